@@ -1,0 +1,1 @@
+namespace Backprop.Cli; public static class Program { public static int Main(string[] args) { System.Console.WriteLine("backprop"); return 0; } }
