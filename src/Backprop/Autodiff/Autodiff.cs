@@ -1,0 +1,198 @@
+namespace Backprop;
+
+/// <summary>
+/// The differentiation engine: applies ops at every level of nesting, records reverse-mode graphs and
+/// runs backward passes.
+/// </summary>
+/// <remarks>
+/// <para>Levels. Each differentiation in progress owns a level number: 1 is the eager PyTorch-style graph
+/// (<see cref="Tensor.RequiresGrad"/> and <see cref="Tensor.Backward(bool)"/>); every transform call
+/// (Grad, Jvp, …) takes a fresh, higher number. A tensor at level k wraps a value of a lower level with
+/// this level's derivative information: a tangent (forward mode) or a graph node (reverse mode).</para>
+/// <para>Applying an op peels off the highest level among its inputs, applies the op one level down (which
+/// recurses until the values are plain and the kernels run), then adds that level's information back:
+/// the JVP for forward mode, a node for reverse mode. Because inner transforms always hold higher
+/// levels than the transforms around them, derivatives of different transforms never mix: this is
+/// what prevents perturbation confusion (Siskind and Pearlmutter) in nested derivatives. DiffSharp
+/// uses the same scheme with its nesting tags.</para>
+/// </remarks>
+public static class Autodiff
+{
+    /// <summary>The level of the eager graph built by RequiresGrad tensors.</summary>
+    internal const int EagerLevel = 1;
+
+    private static int s_lastLevel = EagerLevel;
+
+    [ThreadStatic] private static int t_noGradDepth;
+
+    /// <summary>A fresh level for a transform; higher than every level in use.</summary>
+    internal static int NewLevel() => Interlocked.Increment(ref s_lastLevel);
+
+    /// <summary>Whether ops on RequiresGrad tensors are being recorded for <see cref="Tensor.Backward(bool)"/>.</summary>
+    public static bool IsGradEnabled => t_noGradDepth == 0;
+
+    /// <summary>
+    /// Stops recording the eager graph until the returned scope is disposed (PyTorch's
+    /// <c>torch.no_grad()</c>): for evaluation and in-place parameter updates. Function transforms
+    /// still work inside it.
+    /// </summary>
+    public static NoGradScope NoGrad()
+    {
+        t_noGradDepth++;
+        return new NoGradScope();
+    }
+
+    public readonly struct NoGradScope : IDisposable
+    {
+        public void Dispose() => t_noGradDepth--;
+    }
+
+    /// <summary>Applies <paramref name="op"/> to its inputs at every level they carry.</summary>
+    public static Tensor Apply(Op op, params Tensor[] inputs)
+    {
+        int level = 0;
+        foreach (var t in inputs)
+            if (t.Level > level) level = t.Level;
+        if (level == 0) return op.Forward(inputs);
+
+        var primals = new Tensor[inputs.Length];
+        bool forwardMode = false;
+        for (int i = 0; i < inputs.Length; i++)
+        {
+            var t = inputs[i];
+            if (t.Level == level)
+            {
+                primals[i] = t.PrimalTensor!;
+                forwardMode |= t.TangentTensor is not null;
+            }
+            else primals[i] = t;
+        }
+        Tensor y = Apply(op, primals);
+
+        if (forwardMode)
+        {
+            var tangents = new Tensor?[inputs.Length];
+            for (int i = 0; i < inputs.Length; i++)
+                if (inputs[i].Level == level) tangents[i] = inputs[i].TangentTensor;
+            Tensor? ty = op.Jvp(primals, tangents, y);
+            if (ty is null) return y;
+            if (!ShapeUtil.SameShape(ty.Dims, y.Dims))
+                throw new BackpropException($"The JVP of op '{op.Name}' returned shape {ShapeUtil.Format(ty.Dims)} for an output of shape {ShapeUtil.Format(y.Dims)}.");
+            return MakeDual(y, ty, level);
+        }
+
+        if (level == EagerLevel && !IsGradEnabled) return y;
+        var node = new Node(op, inputs, primals, y, level);
+        return MakeTracked(y, node, level);
+    }
+
+    /// <summary>A forward-mode value at <paramref name="level"/>: primal plus tangent.</summary>
+    internal static Tensor MakeDual(Tensor primal, Tensor tangent, int level)
+    {
+        if (tangent.Level >= level || primal.Level >= level)
+            throw new BackpropException("Internal error: a tangent or primal belongs to a level at or above its own.");
+        return new Tensor(primal.Storage, primal.Offset, primal.Dims, primal.DType)
+        {
+            Level = level,
+            PrimalTensor = primal,
+            TangentTensor = tangent,
+        };
+    }
+
+    /// <summary>A reverse-mode value at <paramref name="level"/>; a leaf when <paramref name="node"/> is null.</summary>
+    internal static Tensor MakeTracked(Tensor primal, Node? node, int level) =>
+        new(primal.Storage, primal.Offset, primal.Dims, primal.DType)
+        {
+            Level = level,
+            PrimalTensor = primal,
+            Node = node,
+        };
+
+    /// <summary>The part of <paramref name="t"/> at or below <paramref name="level"/>.</summary>
+    internal static Tensor AtOrBelow(Tensor t, int level)
+    {
+        while (t.Level > level) t = t.PrimalTensor!;
+        return t;
+    }
+
+    /// <summary>
+    /// Reverse-mode sweep over the graph of <paramref name="root"/> at <paramref name="level"/>: seeds
+    /// the root with <paramref name="seed"/>, visits nodes in reverse topological order applying each
+    /// VJP, and sums gradients where a value was used more than once. Leaf gradients are added to
+    /// their <see cref="Tensor.Grad"/>.
+    /// </summary>
+    internal static void Backward(Tensor root, Tensor seed, int level, bool retainGraph)
+    {
+        if (!ShapeUtil.SameShape(seed.Dims, root.Dims))
+            throw new ShapeException($"Backward: the upstream gradient has shape {ShapeUtil.Format(seed.Dims)} but the tensor has shape {ShapeUtil.Format(root.Dims)}.");
+        if (root.Node is null)
+        {
+            root.Grad = Accumulate(root.Grad, seed);
+            return;
+        }
+        var order = TopologicalOrder(root.Node, level);
+        root.Node.PendingGrad = seed;
+        try
+        {
+            var needs = new bool[8];
+            for (int n = order.Count - 1; n >= 0; n--)
+            {
+                var node = order[n];
+                var gy = node.PendingGrad;
+                node.PendingGrad = null;
+                if (gy is null) continue;
+                if (node.Released) throw new BackpropException(
+                    $"Backward ran through op '{node.Op.Name}' a second time, but the first Backward() freed the values it saved. " +
+                    "Pass retainGraph: true to the first Backward() call if you need to run backward again, or recompute the forward pass.");
+                node.CheckSavedValues();
+                var inputs = node.Inputs;
+                if (needs.Length < inputs.Length) needs = new bool[inputs.Length];
+                var needSpan = needs.AsSpan(0, inputs.Length);
+                for (int i = 0; i < inputs.Length; i++) needSpan[i] = inputs[i].Level == level;
+                var gx = new Tensor?[inputs.Length];
+                node.Op.Vjp(gy, node.Primals, node.Output, needSpan, gx);
+                for (int i = 0; i < inputs.Length; i++)
+                {
+                    if (!needSpan[i]) continue;
+                    var g = gx[i] ?? throw new BackpropException($"The VJP of op '{node.Op.Name}' gave no gradient for input {i}.");
+                    var input = inputs[i];
+                    if (!ShapeUtil.SameShape(g.Dims, input.Dims))
+                        throw new BackpropException($"The VJP of op '{node.Op.Name}' returned a gradient of shape {ShapeUtil.Format(g.Dims)} for input {i} of shape {ShapeUtil.Format(input.Dims)}.");
+                    if (input.Node is { } producer) producer.PendingGrad = Accumulate(producer.PendingGrad, g);
+                    else input.Grad = Accumulate(input.Grad, g);
+                }
+                if (!retainGraph) node.Release();
+            }
+        }
+        finally
+        {
+            foreach (var node in order) node.PendingGrad = null;
+        }
+    }
+
+    private static Tensor Accumulate(Tensor? existing, Tensor g) => existing is null ? g : existing + g;
+
+    /// <summary>The nodes reachable from <paramref name="root"/> at <paramref name="level"/>, inputs before users.</summary>
+    private static List<Node> TopologicalOrder(Node root, int level)
+    {
+        // Iterative depth-first post-order: deep graphs (long chains of ops) must not overflow the stack.
+        var order = new List<Node>();
+        var visited = new HashSet<Node>(ReferenceEqualityComparer.Instance);
+        var stack = new Stack<(Node Node, int NextInput)>();
+        stack.Push((root, 0));
+        visited.Add(root);
+        while (stack.Count > 0)
+        {
+            var (node, next) = stack.Pop();
+            if (next < node.Inputs.Length)
+            {
+                stack.Push((node, next + 1));
+                var input = node.Inputs[next];
+                if (input.Level == level && input.Node is { } child && visited.Add(child))
+                    stack.Push((child, 0));
+            }
+            else order.Add(node);
+        }
+        return order;
+    }
+}

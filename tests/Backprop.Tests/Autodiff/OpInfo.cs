@@ -1,0 +1,154 @@
+namespace Backprop.Tests.Autodiff;
+
+/// <summary>How to draw an input for an op: most ops take values away from kinks and singularities.</summary>
+public enum Domain
+{
+    /// <summary>|x| in [0.5, 2] with random sign: away from the kinks of relu and abs at 0.</summary>
+    AwayFromZero,
+    /// <summary>x in [0.5, 2]: for log, sqrt, pow and denominators.</summary>
+    Positive,
+    /// <summary>Standard normal: distinct values, for max and softmax.</summary>
+    Normal,
+    /// <summary>x in [0.1, 0.9]: probabilities.</summary>
+    Probability,
+}
+
+/// <summary>
+/// One op under test (after PyTorch's OpInfo): a function of tensors and the input shapes to try it at.
+/// Every row is gradient-checked in reverse and forward mode and for ⟨w, J u⟩ = ⟨Jᵀ w, u⟩.
+/// </summary>
+public sealed record OpInfo(string Name, Func<Tensor[], Tensor> Function, int[][] Shapes, Domain[] Domains)
+{
+    public override string ToString() => $"{Name} {string.Join(" ", Shapes.Select(s => "(" + string.Join(",", s) + ")"))}";
+
+    public Tensor[] SampleInputs(ulong seed, DType dtype = DType.Float64)
+    {
+        var rng = new Rng(seed);
+        var inputs = new Tensor[Shapes.Length];
+        for (int i = 0; i < Shapes.Length; i++)
+        {
+            int n = Shapes[i].Aggregate(1, (a, b) => a * b);
+            var values = new double[n];
+            var domain = Domains.Length == 1 ? Domains[0] : Domains[i];
+            for (int j = 0; j < n; j++)
+                values[j] = domain switch
+                {
+                    Domain.AwayFromZero => (rng.NextDouble() < 0.5 ? -1 : 1) * (0.5 + 1.5 * rng.NextDouble()),
+                    Domain.Positive => 0.5 + 1.5 * rng.NextDouble(),
+                    Domain.Normal => rng.NextNormal(),
+                    Domain.Probability => 0.1 + 0.8 * rng.NextDouble(),
+                    _ => throw new ArgumentOutOfRangeException(nameof(domain)),
+                };
+            inputs[i] = Tensor.FromArray(values, Shapes[i], dtype);
+        }
+        return inputs;
+    }
+}
+
+public static class OpInfos
+{
+    private static OpInfo Unary(string name, Func<Tensor, Tensor> f, Domain domain = Domain.AwayFromZero, params int[][] shapes) =>
+        new(name, x => f(x[0]), shapes.Length == 0 ? [[3, 4]] : shapes, [domain]);
+
+    private static IEnumerable<OpInfo> UnaryAtShapes(string name, Func<Tensor, Tensor> f, Domain domain = Domain.AwayFromZero)
+    {
+        foreach (var shape in new[] { new int[0], [5], [3, 4], [2, 3, 2] })
+            yield return new OpInfo(name, x => f(x[0]), [shape], [domain]);
+    }
+
+    private static IEnumerable<OpInfo> BinaryAtShapes(string name, Func<Tensor, Tensor, Tensor> f, Domain first = Domain.AwayFromZero, Domain second = Domain.AwayFromZero)
+    {
+        int[][][] pairs =
+        [
+            [[3, 4], [3, 4]],
+            [[3, 1], [1, 4]],   // both operands broadcast
+            [[2, 3, 4], [4]],   // missing leading dimensions
+            [[], [3, 2]],       // a scalar operand
+            [[5], []],
+            [[2, 1, 3], [2, 4, 1]],
+        ];
+        foreach (var p in pairs)
+            yield return new OpInfo(name, x => f(x[0], x[1]), p, [first, second]);
+    }
+
+    public static IEnumerable<OpInfo> All()
+    {
+        foreach (var o in BinaryAtShapes("add", (a, b) => a + b)) yield return o;
+        foreach (var o in BinaryAtShapes("sub", (a, b) => a - b)) yield return o;
+        foreach (var o in BinaryAtShapes("mul", (a, b) => a * b)) yield return o;
+        foreach (var o in BinaryAtShapes("div", (a, b) => a / b, Domain.AwayFromZero, Domain.Positive)) yield return o;
+        foreach (var o in UnaryAtShapes("neg", x => -x)) yield return o;
+        foreach (var o in UnaryAtShapes("scalar-ops", x => 2.0 * x - 1.0 + x / 4.0 - 3.0 / (x * x + 1.0))) yield return o;
+
+        yield return new OpInfo("matmul", x => x[0].MatMul(x[1]), [[3, 4], [4, 5]], [Domain.Normal]);
+        yield return new OpInfo("matmul aT", x => x[0].MatMul(x[1], transposeA: true), [[4, 3], [4, 5]], [Domain.Normal]);
+        yield return new OpInfo("matmul bT", x => x[0].MatMul(x[1], transposeB: true), [[3, 4], [5, 4]], [Domain.Normal]);
+        yield return new OpInfo("matmul aT bT", x => x[0].MatMul(x[1], true, true), [[4, 3], [5, 4]], [Domain.Normal]);
+        yield return new OpInfo("matmul batched", x => x[0].MatMul(x[1]), [[2, 3, 4], [2, 4, 2]], [Domain.Normal]);
+        yield return new OpInfo("matmul batch-broadcast", x => x[0].MatMul(x[1]), [[2, 3, 4], [4, 2]], [Domain.Normal]);
+        yield return new OpInfo("matmul batch-broadcast both", x => x[0].MatMul(x[1], false, true), [[2, 1, 3, 4], [3, 2, 4]], [Domain.Normal]);
+        yield return new OpInfo("matmul vector-shaped", x => x[0].MatMul(x[1]), [[1, 4], [4, 1]], [Domain.Normal]);
+
+        yield return Unary("transpose", x => x.Transpose(), Domain.Normal, [3, 4]);
+        yield return Unary("transpose batched", x => x.Transpose(), Domain.Normal, [2, 3, 4]);
+        yield return Unary("permute", x => x.Permute(2, 0, 1), Domain.Normal, [2, 3, 4]);
+        yield return Unary("reshape", x => x.Reshape(4, -1), Domain.Normal, [2, 3, 4]);
+        yield return Unary("broadcast_to", x => x.BroadcastTo([2, 3, 4]), Domain.Normal, [3, 1]);
+        yield return Unary("sum_to", x => x.SumTo([3, 1]), Domain.Normal, [2, 3, 4]);
+
+        foreach (var o in UnaryAtShapes("sum", x => x.Sum())) yield return o;
+        yield return Unary("sum axis", x => x.Sum(1), Domain.Normal, [2, 3, 4]);
+        yield return Unary("sum axis keepdims", x => x.Sum(0, keepDims: true), Domain.Normal, [3, 4]);
+        yield return Unary("sum last axis", x => x.Sum(-1), Domain.Normal, [3, 4]);
+        foreach (var o in UnaryAtShapes("mean", x => x.Mean())) yield return o;
+        yield return Unary("mean axis", x => x.Mean(1, keepDims: true), Domain.Normal, [2, 3, 4]);
+        yield return Unary("max axis", x => x.Max(1), Domain.Normal, [3, 4]);
+        yield return Unary("max axis 0 keepdims", x => x.Max(0, keepDims: true), Domain.Normal, [2, 3, 4]);
+        yield return Unary("max all", x => x.Max(), Domain.Normal, [3, 4]);
+        yield return Unary("logsumexp", x => x.LogSumExp(-1), Domain.Normal, [3, 4]);
+        yield return Unary("logsumexp axis 0 keepdims", x => x.LogSumExp(0, keepDims: true), Domain.Normal, [3, 4, 2]);
+
+        foreach (var o in UnaryAtShapes("exp", x => x.Exp())) yield return o;
+        foreach (var o in UnaryAtShapes("log", x => x.Log(), Domain.Positive)) yield return o;
+        foreach (var o in UnaryAtShapes("log1p", x => x.Log1p(), Domain.Positive)) yield return o;
+        foreach (var o in UnaryAtShapes("sqrt", x => x.Sqrt(), Domain.Positive)) yield return o;
+        yield return Unary("pow 3", x => x.Pow(3), Domain.AwayFromZero, [3, 4]);
+        yield return Unary("pow 0.5", x => x.Pow(0.5), Domain.Positive, [3, 4]);
+        yield return Unary("pow -1.5", x => x.Pow(-1.5), Domain.Positive, [3, 4]);
+        foreach (var o in UnaryAtShapes("square", x => x.Square())) yield return o;
+        foreach (var o in UnaryAtShapes("abs", x => x.Abs())) yield return o;
+        yield return Unary("clamp", x => x.Clamp(-1.0, 1.25), Domain.AwayFromZero, [4, 5]);
+
+        foreach (var o in UnaryAtShapes("sigmoid", x => x.Sigmoid())) yield return o;
+        foreach (var o in UnaryAtShapes("tanh", x => x.Tanh())) yield return o;
+        foreach (var o in UnaryAtShapes("relu", x => x.Relu())) yield return o;
+        foreach (var o in UnaryAtShapes("leaky_relu", x => x.LeakyRelu(0.1))) yield return o;
+        foreach (var o in UnaryAtShapes("softplus", x => x.Softplus())) yield return o;
+        yield return Unary("softmax", x => x.Softmax(), Domain.Normal, [3, 4]);
+        yield return Unary("softmax axis 0", x => x.Softmax(0), Domain.Normal, [3, 4, 2]);
+        yield return Unary("log_softmax", x => x.LogSoftmax(), Domain.Normal, [3, 4]);
+        yield return Unary("log_softmax axis 1", x => x.LogSoftmax(1), Domain.Normal, [2, 3, 4]);
+
+        yield return Unary("slice", x => x.Slice(1, 1, 2), Domain.Normal, [3, 4]);
+        yield return Unary("rows", x => x.Rows(1, 2), Domain.Normal, [4, 3]);
+        yield return new OpInfo("concat axis 0", x => TensorOps.Concat([x[0], x[1]], 0), [[2, 3], [1, 3]], [Domain.Normal]);
+        yield return new OpInfo("concat axis 1", x => TensorOps.Concat([x[0], x[1], x[0]], 1), [[2, 3], [2, 2]], [Domain.Normal]);
+        yield return new OpInfo("where", x => TensorOps.Where(Condition(x[0].DType), x[0], x[1]), [[3, 4], [1, 4]], [Domain.Normal]);
+
+        yield return new OpInfo("bce_with_logits", x => Losses.BinaryCrossEntropyWithLogits(x[0], x[1]), [[4, 1], [4, 1]], [Domain.Normal, Domain.Probability]);
+        yield return new OpInfo("bce", x => Losses.BinaryCrossEntropy(x[0], x[1]), [[3, 2], [3, 2]], [Domain.Probability]);
+        yield return new OpInfo("softmax_cross_entropy", x => Losses.SoftmaxCrossEntropy(x[0], x[1].Softmax()), [[3, 4], [3, 4]], [Domain.Normal]);
+        yield return new OpInfo("mse", x => Losses.MeanSquaredError(x[0], x[1]), [[5, 2], [5, 2]], [Domain.Normal]);
+    }
+
+    /// <summary>A fixed 0/1 condition of shape (3, 4).</summary>
+    private static Tensor Condition(DType dtype) =>
+        Tensor.FromArray([1, 0, 0, 1, 0, 1, 1, 0, 1, 1, 0, 0], [3, 4], dtype);
+
+    public static TheoryData<OpInfo> Rows()
+    {
+        var data = new TheoryData<OpInfo>();
+        foreach (var op in All()) data.Add(op);
+        return data;
+    }
+}
