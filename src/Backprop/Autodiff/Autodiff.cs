@@ -24,6 +24,7 @@ public static class Autodiff
     private static int s_lastLevel = EagerLevel;
 
     [ThreadStatic] private static int t_noGradDepth;
+    [ThreadStatic] private static bool t_detectNonFinite;
 
     /// <summary>A fresh level for a transform; higher than every level in use.</summary>
     internal static int NewLevel() => Interlocked.Increment(ref s_lastLevel);
@@ -47,13 +48,35 @@ public static class Autodiff
         public void Dispose() => t_noGradDepth--;
     }
 
+    /// <summary>
+    /// Checks every op's output for NaN and ∞ until the scope is disposed, and throws a
+    /// <see cref="NonFiniteException"/> naming the first op that made one from finite inputs (PyTorch's
+    /// anomaly mode). It costs a pass over each output, so training turns it on only to diagnose.
+    /// </summary>
+    public static NonFiniteDetectionScope DetectNonFinite()
+    {
+        bool previous = t_detectNonFinite;
+        t_detectNonFinite = true;
+        return new NonFiniteDetectionScope(previous);
+    }
+
+    public readonly struct NonFiniteDetectionScope(bool previous) : IDisposable
+    {
+        public void Dispose() => t_detectNonFinite = previous;
+    }
+
     /// <summary>Applies <paramref name="op"/> to its inputs at every level they carry.</summary>
     public static Tensor Apply(Op op, params Tensor[] inputs)
     {
         int level = 0;
         foreach (var t in inputs)
             if (t.Level > level) level = t.Level;
-        if (level == 0) return op.Forward(inputs);
+        if (level == 0)
+        {
+            var result = op.Forward(inputs);
+            if (t_detectNonFinite) NonFiniteException.Check(op, inputs, result);
+            return result;
+        }
 
         var primals = new Tensor[inputs.Length];
         bool forwardMode = false;
