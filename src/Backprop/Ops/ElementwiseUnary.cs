@@ -104,11 +104,15 @@ internal sealed class ClampOp(double min, double max) : ElementwiseUnaryOp
     protected override Tensor Derivative(Tensor x, Tensor y)
     {
         var plain = x.Detach();
-        var mask = Tensor.ZerosLike(plain);
-        var values = plain.ToDoubleArray();
-        var m = mask.ToDoubleArray();
-        for (int i = 0; i < m.Length; i++) m[i] = values[i] >= min && values[i] <= max ? 1 : 0;
-        return Tensor.FromArray(m, plain.Dims, plain.DType);
+        var mask = TensorOps.NewOutput(plain.Dims, plain.DType);
+        if (plain.DType == DType.Float32) InRange(plain.Span<float>(), mask.Span<float>(), (float)min, (float)max);
+        else InRange(plain.Span<double>(), mask.Span<double>(), min, max);
+        return mask;
+    }
+
+    private static void InRange<T>(ReadOnlySpan<T> x, Span<T> mask, T lo, T hi) where T : System.Numerics.INumber<T>
+    {
+        for (int i = 0; i < x.Length; i++) mask[i] = x[i] >= lo && x[i] <= hi ? T.One : T.Zero;
     }
 }
 
