@@ -9,11 +9,12 @@ namespace Backprop.Benchmarks;
 /// warm-up that also lets tiered JIT finish), printed as GFLOP/s = 2·m·n·k / time, for 1 thread and for
 /// all threads. Options:
 ///   sizes=256,512,1024   square float sizes (default 32..2048)
-///   shapes=32x16x30,...  m x n x k shapes (reported as µs per call and GFLOP/s, 1 thread)
+///   shapes=32x16x30,...  m x n x k shapes (reported as µs per call and GFLOP/s)
 ///   double               use double instead of float
 ///   ta / tb              transpose A / B
 ///   kc=, mc=, nc=        override the packed path's block sizes
 ///   direct / packed      force a path
+///   threadmin=N          smallest m·n·k that is split over threads
 /// </summary>
 internal static class GemmQuick
 {
@@ -43,6 +44,7 @@ internal static class GemmQuick
                 case "nc": GemmDriver.NC = int.Parse(kv[1], CultureInfo.InvariantCulture); break;
                 case "direct": Gemm.ForcedPath = Gemm.PathChoice.Direct; break;
                 case "packed": Gemm.ForcedPath = Gemm.PathChoice.Packed; break;
+                case "threadmin": Gemm.ThreadMinWork = long.Parse(kv[1], CultureInfo.InvariantCulture); break;
                 default: throw new ArgumentException($"gemm-quick: unknown option '{arg}'.");
             }
         }
@@ -50,11 +52,14 @@ internal static class GemmQuick
                           $"KC={GemmDriver.KC} MC={GemmDriver.MC} NC={GemmDriver.NC}, path={Gemm.ForcedPath}");
         if (shapes.Count > 0)
         {
-            Console.WriteLine($"{"shape",-16} {"µs/call",10} {"GFLOP/s",8}");
+            int all = Environment.ProcessorCount;
+            Console.WriteLine($"{"shape",-16} {"µs 1 thr",10} {"GFLOP/s",8} {$"µs {all} thr",10} {"GFLOP/s",8}");
             foreach (var (m, n, k) in shapes)
             {
-                double t = Time(m, n, k, useDouble, ta, tb, 1);
-                Console.WriteLine($"{$"{m}x{n}x{k}",-16} {t * 1e6,10:F2} {2.0 * m * n * k / t / 1e9,8:F1}");
+                double t1 = Time(m, n, k, useDouble, ta, tb, 1);
+                double tAll = Time(m, n, k, useDouble, ta, tb, all);
+                double flops = 2.0 * m * n * k;
+                Console.WriteLine($"{$"{m}x{n}x{k}",-16} {t1 * 1e6,10:F2} {flops / t1 / 1e9,8:F1} {tAll * 1e6,10:F2} {flops / tAll / 1e9,8:F1}");
             }
             return;
         }

@@ -19,10 +19,22 @@ namespace Backprop.Kernels;
 internal static unsafe class GemmDirect
 {
     /// <summary>
-    /// Shapes the packed path handles badly whatever their size: with fewer than 4 rows or columns the
-    /// 12×32 micro-tile is mostly padding and packing the large operand costs as much as using it once.
+    /// Whether the direct path beats the packed one whatever the size. With m &lt; 8 the packed path would
+    /// copy all of op(B) to use it fewer than 8 times (the direct path reads it once per 4 rows), and with
+    /// n &lt; 4 the tile is mostly padding. Otherwise compare vector FMA instructions per row of C per k step
+    /// (one ymm or zmm FMA costs the same on Zen 4/5 and on Intel's 512-bit cores): the packed kernel pays for
+    /// n rounded up to its tile width NR, two vectors per NR; the direct one pays one Vector&lt;T&gt; FMA per
+    /// full vector of n and about one per leftover scalar column. E.g. float, NR = 32, V = 8: n = 8 or 16 go
+    /// direct (1 and 2 vs 2), n = 10, 12 or 32 go packed (3, 5, 4 vs 2).
     /// </summary>
-    public static bool Prefers(int m, int n, int k) => m < 4 || n < 4;
+    public static bool Prefers<T>(int m, int n, int nr) where T : unmanaged
+    {
+        if (m < 8 || n < 4) return true;
+        int v = Vector<T>.Count;
+        long direct = n / v + n % v;
+        long packed = ((long)n + nr - 1) / nr * 2;
+        return direct <= packed;
+    }
 
     public static void Run<T>(GemmProblem<T>* pr) where T : unmanaged, INumber<T>
     {

@@ -1,6 +1,8 @@
 using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace Backprop.Kernels;
 
@@ -66,16 +68,82 @@ internal static unsafe partial class GemmDriver
             else
             {
                 // op(A) row-major (cs == 1 usually): gather one element from each of the MR rows per k step.
-                // Reads run along MR rows at once (MR streams the prefetcher follows); writes are sequential.
-                for (int i = 0; i < rows; i++)
-                {
-                    T* s = src + i * rs;
-                    T* d = dst + i;
-                    for (int p = 0; p < kc; p++) d[(nint)p * mr] = s[p * cs];
-                }
-                for (int i = rows; i < mr; i++)
-                    for (int p = 0; p < kc; p++) dst[(nint)p * mr + i] = T.Zero;
+                // Four rows per pass, so each k step writes 4 adjacent values (one 16-byte run) and the loop
+                // carries pointers instead of recomputing p·MR; reads run along 4 rows the prefetcher follows.
+                Gather(dst, src, rs, cs, rows, kc, mr);
             }
+        }
+    }
+
+    /// <summary>
+    /// dst[p·width + i] = src[i·rs + p·cs] for i &lt; count, p &lt; kc, and zero for count ≤ i &lt; width: a
+    /// transposing copy into one micro-panel (used for op(A) rows and for op(B) columns of transB).
+    /// </summary>
+    /// <summary>d[p·w + r] = s_r[p] for r &lt; 4, p &lt; 8 (AVX unpack/shuffle 4×8 transpose).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Transpose4x8(float* s0, float* s1, float* s2, float* s3, float* d, nint w)
+    {
+        Vector256<float> r0 = Avx.LoadVector256(s0), r1 = Avx.LoadVector256(s1);
+        Vector256<float> r2 = Avx.LoadVector256(s2), r3 = Avx.LoadVector256(s3);
+        Vector256<float> t0 = Avx.UnpackLow(r0, r1), t1 = Avx.UnpackHigh(r0, r1); // r0p0 r1p0 r0p1 r1p1 | p4 p5
+        Vector256<float> t2 = Avx.UnpackLow(r2, r3), t3 = Avx.UnpackHigh(r2, r3);
+        Vector256<float> u0 = Avx.Shuffle(t0, t2, 0x44), u1 = Avx.Shuffle(t0, t2, 0xEE); // k steps 0|4, 1|5
+        Vector256<float> u2 = Avx.Shuffle(t1, t3, 0x44), u3 = Avx.Shuffle(t1, t3, 0xEE); // k steps 2|6, 3|7
+        u0.GetLower().Store(d); u1.GetLower().Store(d + w); u2.GetLower().Store(d + 2 * w); u3.GetLower().Store(d + 3 * w);
+        u0.GetUpper().Store(d + 4 * w); u1.GetUpper().Store(d + 5 * w); u2.GetUpper().Store(d + 6 * w); u3.GetUpper().Store(d + 7 * w);
+    }
+
+    /// <summary>d[p·w + r] = s_r[p] for r &lt; 4, p &lt; 4 (AVX unpack/permute 4×4 transpose of doubles).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Transpose4x4(double* s0, double* s1, double* s2, double* s3, double* d, nint w)
+    {
+        Vector256<double> r0 = Avx.LoadVector256(s0), r1 = Avx.LoadVector256(s1);
+        Vector256<double> r2 = Avx.LoadVector256(s2), r3 = Avx.LoadVector256(s3);
+        Vector256<double> t0 = Avx.UnpackLow(r0, r1), t1 = Avx.UnpackHigh(r0, r1); // r0p0 r1p0 | r0p2 r1p2
+        Vector256<double> t2 = Avx.UnpackLow(r2, r3), t3 = Avx.UnpackHigh(r2, r3);
+        Avx.Permute2x128(t0, t2, 0x20).Store(d);
+        Avx.Permute2x128(t1, t3, 0x20).Store(d + w);
+        Avx.Permute2x128(t0, t2, 0x31).Store(d + 2 * w);
+        Avx.Permute2x128(t1, t3, 0x31).Store(d + 3 * w);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Gather<T>(T* dst, T* src, nint rs, nint cs, int count, int kc, int width) where T : unmanaged, INumber<T>
+    {
+        int i = 0;
+        for (; i + 4 <= count; i += 4)
+        {
+            T* s0 = src + i * rs, s1 = s0 + rs, s2 = s1 + rs, s3 = s2 + rs;
+            T* d = dst + i;
+            int p = 0;
+            if (cs == 1 && Avx.IsSupported)
+            {
+                // Contiguous source rows: transpose 4 rows × 8 (float) or 4 (double) k steps in registers,
+                // ~4× faster than element moves; it matters when n is small and packing A dominates.
+                if (typeof(T) == typeof(float))
+                    for (; p + 8 <= kc; p += 8, d += 8 * (nint)width)
+                        Transpose4x8((float*)s0 + p, (float*)s1 + p, (float*)s2 + p, (float*)s3 + p, (float*)d, width);
+                else if (typeof(T) == typeof(double))
+                    for (; p + 4 <= kc; p += 4, d += 4 * (nint)width)
+                        Transpose4x4((double*)s0 + p, (double*)s1 + p, (double*)s2 + p, (double*)s3 + p, (double*)d, width);
+            }
+            for (; p < kc; p++, d += width)
+            {
+                nint o = p * cs;
+                d[0] = s0[o]; d[1] = s1[o]; d[2] = s2[o]; d[3] = s3[o];
+            }
+        }
+        for (; i < count; i++)
+        {
+            T* s0 = src + i * rs;
+            T* d = dst + i;
+            for (int p = 0; p < kc; p++, d += width) *d = s0[p * cs];
+        }
+        if (count < width)
+        {
+            T* d = dst;
+            for (int p = 0; p < kc; p++, d += width)
+                for (int z = count; z < width; z++) d[z] = T.Zero;
         }
     }
 
@@ -95,6 +163,19 @@ internal static unsafe partial class GemmDriver
             {
                 // op(B) row-major: each k step is one contiguous run of NR values (two vector moves).
                 nint bytes = cols * sizeof(T);
+                int step = Vector256<T>.Count;
+                if (cols == nr && nr % step == 0)
+                {
+                    // Full panel: explicit vector moves; a variable-length memmove per 128 bytes costs more
+                    // in call overhead than the copy itself.
+                    T* s = src;
+                    for (int p = 0; p < kc; p++, s += rs)
+                    {
+                        T* d = dst + (nint)p * nr;
+                        for (int j = 0; j < nr; j += step) Vector256.Store(Vector256.Load(s + j), d + j);
+                    }
+                    continue;
+                }
                 for (int p = 0; p < kc; p++)
                 {
                     T* d = dst + (nint)p * nr;
@@ -106,14 +187,7 @@ internal static unsafe partial class GemmDriver
             {
                 // transB: column j of op(B) is a contiguous row of the stored B; read it along k and scatter
                 // into the panel with stride NR (the panel, kc·NR elements, stays in L1/L2 meanwhile).
-                for (int j = 0; j < cols; j++)
-                {
-                    T* s = src + j * cs;
-                    T* d = dst + j;
-                    for (int p = 0; p < kc; p++) d[(nint)p * nr] = s[p * rs];
-                }
-                for (int j = cols; j < nr; j++)
-                    for (int p = 0; p < kc; p++) dst[(nint)p * nr + j] = T.Zero;
+                Gather(dst, src, cs, rs, cols, kc, nr);
             }
         }
     }

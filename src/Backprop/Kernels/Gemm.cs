@@ -6,9 +6,9 @@ namespace Backprop.Kernels;
 /// <summary>
 /// General matrix multiply, C = alpha · op(A) · op(B) + beta · C, on row-major spans.
 /// <para>
-/// Small problems (a few hundred thousand multiply-adds, or one of m, n being tiny) run an unpacked
-/// register-blocked loop on the calling thread (<see cref="GemmDirect"/>). Larger ones use BLIS/GotoBLAS
-/// blocking (<see cref="GemmDriver"/>): op(B) is packed into NR-column panels per (KC×NC) block, op(A)
+/// Small problems (up to ~32³ multiply-adds) and skinny ones (m &lt; 8, or n so narrow that the packed tiles
+/// would be mostly padding) run an unpacked register-blocked loop on the calling thread
+/// (<see cref="GemmDirect"/>). Larger ones use BLIS/GotoBLAS blocking (<see cref="GemmDriver"/>): op(B) is packed into NR-column panels per (KC×NC) block, op(A)
 /// into MR-row panels per (MC×KC) block, and a register-blocked micro-kernel (AVX-512, AVX2+FMA or
 /// portable <see cref="Vector{T}"/>) computes MR×NR tiles. Transposed operands are read through strides
 /// while packing; no operand is ever copied whole. Large problems are split over a small persistent set
@@ -104,17 +104,19 @@ public static unsafe partial class Gemm
     internal static PathChoice ForcedPath { get; set; }
 
     /// <summary>
-    /// Problems with at most this many multiply-adds (m·n·k) take the direct, unpacked path: packing A and
-    /// B costs O(mk + kn) extra memory traffic that only pays off when each packed element is reused many
-    /// times. Measured crossover on the AVX-512 machine (see bench gemm-quick): about 64³ for square shapes.
+    /// Problems with at most this many multiply-adds (m·n·k) take the direct, unpacked path whatever their
+    /// shape: below ~32³ the packed path's fixed costs (packing, edge tiles, buffer lookup) outweigh its faster
+    /// kernel. Measured with gemm-quick on the AVX-512 machine: 32×32×32 takes 0.59 µs packed, 0.68 µs direct;
+    /// 32×16×30 takes 0.81 µs packed, 0.34 µs direct. Larger shapes go by <see cref="GemmDirect.Prefers{T}"/>.
     /// </summary>
-    internal static long DirectMaxWork { get; set; } = 64L * 64 * 64;
+    internal static long DirectMaxWork { get; set; } = 32L * 32 * 32;
 
     /// <summary>
-    /// Problems with fewer multiply-adds than this stay on the calling thread: waking a worker and the
-    /// duplicated packing of the shared operand cost tens of microseconds, which a 2-way split must win back.
+    /// Problems with fewer multiply-adds than this stay on the calling thread. 128³ takes ~22 µs on one core;
+    /// a worker still spinning from the previous call joins in ~1 µs (2 threads: ~14 µs, measured), but a
+    /// blocked one takes tens of µs to wake, so smaller problems only gain in tight back-to-back loops.
     /// </summary>
-    internal static long ThreadMinWork { get; set; } = 96L * 96 * 96;
+    internal static long ThreadMinWork { get; set; } = 128L * 128 * 128;
 
     private static void MultiplyCore<T>(bool transA, bool transB, int m, int n, int k,
         T alpha, ReadOnlySpan<T> a, int lda, ReadOnlySpan<T> b, int ldb, T beta, Span<T> c, int ldc)
@@ -151,7 +153,7 @@ public static unsafe partial class Gemm
                 {
                     PathChoice.Direct => true,
                     PathChoice.Packed => false,
-                    _ => work <= DirectMaxWork || GemmDirect.Prefers(m, n, k),
+                    _ => work <= DirectMaxWork || GemmDirect.Prefers<T>(m, n, PackedNR<T>()),
                 };
                 if (direct) GemmDirect.Run(&pr);
                 else RunPacked(&pr, work);
@@ -177,6 +179,15 @@ public static unsafe partial class Gemm
         else if (Avx2Kernel<T>.IsSupported) GemmDriver.RunThreaded<T, Avx2Kernel<T>>(pr, work);
         else GemmDriver.RunThreaded<T, PortableKernel<T>>(pr, work);
     }
+
+    /// <summary>NR of the micro-kernel <see cref="RunPacked{T}"/> would use.</summary>
+    private static int PackedNR<T>() where T : unmanaged, INumber<T> => ForcedKernel switch
+    {
+        KernelChoice.Avx512 when Avx512Kernel<T>.IsSupported => Avx512Kernel<T>.NR,
+        KernelChoice.Avx2 when Avx2Kernel<T>.IsSupported => Avx2Kernel<T>.NR,
+        KernelChoice.Portable => PortableKernel<T>.NR,
+        _ => Avx512Kernel<T>.IsSupported ? Avx512Kernel<T>.NR : Avx2Kernel<T>.IsSupported ? Avx2Kernel<T>.NR : PortableKernel<T>.NR,
+    };
 
     /// <summary>C = beta · C on the m×n view; beta == 0 writes zeros without reading (C may be NaN).</summary>
     private static void ScaleC<T>(T* c, int m, int n, int ldc, T beta) where T : unmanaged, INumber<T>
