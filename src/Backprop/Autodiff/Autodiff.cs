@@ -15,6 +15,11 @@ namespace Backprop;
 /// levels than the transforms around them, derivatives of different transforms never mix: this is
 /// what prevents perturbation confusion (Siskind and Pearlmutter) in nested derivatives. DiffSharp
 /// uses the same scheme with its nesting tags.</para>
+/// <para>Batched tangents. A forward-mode level may carry K directions at once: every tangent then has
+/// shape (K, …its primal's shape), and Apply calls <see cref="Op.JvpBatched"/> instead of
+/// <see cref="Op.Jvp"/>. The primal computation runs once; only the tangent work grows with K. A
+/// plain tangent always has exactly its primal's shape, so the extra leading axis identifies a batched
+/// level without a flag.</para>
 /// </remarks>
 public static class Autodiff
 {
@@ -95,12 +100,22 @@ public static class Autodiff
         if (forwardMode)
         {
             var tangents = new Tensor?[inputs.Length];
+            int directions = -1;
             for (int i = 0; i < inputs.Length; i++)
-                if (inputs[i].Level == level) tangents[i] = inputs[i].TangentTensor;
-            Tensor? ty = op.Jvp(primals, tangents, y);
+            {
+                if (inputs[i].Level != level) continue;
+                var t = inputs[i].TangentTensor!;
+                tangents[i] = t;
+                int k = BatchedTangent.Count(t, primals[i]);
+                if (directions >= 0 && k != directions)
+                    throw new BackpropException($"Op '{op.Name}' received tangents carrying {directions} and {k} directions at the same level (0 means one plain tangent); all inputs of one forward-mode transform must carry the same number.");
+                directions = k;
+            }
+            Tensor? ty = directions == 0 ? op.Jvp(primals, tangents, y) : op.JvpBatched(primals, tangents, y, directions);
             if (ty is null) return y;
-            if (!ShapeUtil.SameShape(ty.Dims, y.Dims))
-                throw new BackpropException($"The JVP of op '{op.Name}' returned shape {ShapeUtil.Format(ty.Dims)} for an output of shape {ShapeUtil.Format(y.Dims)}.");
+            var expected = directions == 0 ? y.Dims : BatchedTangent.Dims(directions, y.Dims);
+            if (!ShapeUtil.SameShape(ty.Dims, expected))
+                throw new BackpropException($"The {(directions == 0 ? "JVP" : "batched JVP")} of op '{op.Name}' returned shape {ShapeUtil.Format(ty.Dims)} for an output of shape {ShapeUtil.Format(y.Dims)}; expected {ShapeUtil.Format(expected)}.");
             return MakeDual(y, ty, level);
         }
 
@@ -109,11 +124,16 @@ public static class Autodiff
         return MakeTracked(y, node, level);
     }
 
-    /// <summary>A forward-mode value at <paramref name="level"/>: primal plus tangent.</summary>
+    /// <summary>
+    /// A forward-mode value at <paramref name="level"/>: primal plus tangent. The tangent has the
+    /// primal's shape, or (K, …primal shape) for K directions carried at once.
+    /// </summary>
     internal static Tensor MakeDual(Tensor primal, Tensor tangent, int level)
     {
         if (tangent.Level >= level || primal.Level >= level)
             throw new BackpropException("Internal error: a tangent or primal belongs to a level at or above its own.");
+        if (!BatchedTangent.Fits(tangent, primal))
+            throw new ShapeException($"A tangent of shape {ShapeUtil.Format(tangent.Dims)} does not fit a value of shape {ShapeUtil.Format(primal.Dims)}; it must have that shape, or (K, …that shape) for K directions.");
         return new Tensor(primal.Storage, primal.Offset, primal.Dims, primal.DType)
         {
             Level = level,

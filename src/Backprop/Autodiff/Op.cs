@@ -11,6 +11,11 @@ namespace Backprop;
 // ops, never with raw loops, so a rule is itself differentiable: that is what makes Hessians,
 // forward-over-reverse and reverse-over-reverse work without a second set of rules. Every gx[i] must
 // come back in x[i]'s own shape; the dispatcher checks it.
+//
+// Batched tangents (JvpMany, Jacobians, the forward-mode full gradient): a level may carry K tangent
+// directions at once, each tangent then having shape (K, …x[i].Shape) and ty shape (K, …y.Shape).
+// JvpBatched maps those; the primal y is still computed once. Rules whose tangent enters only through
+// broadcasting elementwise ops work unchanged; rules with axes or shapes shift them by one.
 
 /// <summary>
 /// One differentiable operation: its forward computation on plain tensors, its forward-mode rule (JVP)
@@ -27,6 +32,27 @@ public abstract class Op
 
     /// <summary>ty = J·tx; null tangents are zero. Returns null when ty is zero.</summary>
     public abstract Tensor? Jvp(Tensor[] x, Tensor?[] tx, Tensor y);
+
+    /// <summary>
+    /// K tangent directions at once: tx[i] has shape (K, …x[i].Shape) (null: zero) and the result
+    /// (K, …y.Shape), slice k being Jvp of slice k. This default runs <see cref="Jvp"/> once per
+    /// direction and stacks the results, correct for any op but paying K rule evaluations; ops override
+    /// it with one rule over the whole batch.
+    /// </summary>
+    public virtual Tensor? JvpBatched(Tensor[] x, Tensor?[] tx, Tensor y, int k)
+    {
+        var slices = new Tensor[k];
+        var one = new Tensor?[tx.Length];
+        bool any = false;
+        for (int j = 0; j < k; j++)
+        {
+            for (int i = 0; i < tx.Length; i++) one[i] = tx[i] is { } t ? BatchedTangent.Direction(t, j, x[i].Dims) : null;
+            var tyj = Jvp(x, one, y);
+            any |= tyj is not null;
+            slices[j] = (tyj ?? Tensor.ZerosLike(y)).Reshape(BatchedTangent.Dims(1, y.Dims));
+        }
+        return any ? TensorOps.Concat(slices, 0) : null;
+    }
 
     /// <summary>Sets gx[i] = J[i]ᵀ·gy for each input i with <paramref name="needsGrad"/>[i]; may leave others null.</summary>
     public abstract void Vjp(Tensor gy, Tensor[] x, Tensor y, ReadOnlySpan<bool> needsGrad, Tensor?[] gx);
@@ -71,6 +97,9 @@ public abstract class ElementwiseUnaryOp : Op
 
     public override Tensor? Jvp(Tensor[] x, Tensor?[] tx, Tensor y) =>
         tx[0] is { } t ? t * Derivative(x[0], y) : null;
+
+    // f'(x) has x's shape, so it broadcasts over the leading direction axis of a batched tangent.
+    public override Tensor? JvpBatched(Tensor[] x, Tensor?[] tx, Tensor y, int k) => Jvp(x, tx, y);
 
     public override void Vjp(Tensor gy, Tensor[] x, Tensor y, ReadOnlySpan<bool> needsGrad, Tensor?[] gx) =>
         gx[0] = gy * Derivative(x[0], y);

@@ -19,6 +19,24 @@ internal sealed class AddOp : LinearOp
         _ => null,
     };
 
+    public override Tensor? JvpBatched(Tensor[] x, Tensor?[] tx, Tensor y, int k) =>
+        BatchedSum(tx[0], tx[1], negateSecond: false, y, k);
+
+    /// <summary>ta ± tb for batched tangents, each lifted so operands of lower rank broadcast correctly.</summary>
+    internal static Tensor? BatchedSum(Tensor? ta, Tensor? tb, bool negateSecond, Tensor y, int k)
+    {
+        var a = ta is null ? null : BatchedTangent.Lift(ta, y.Rank);
+        var b = tb is null ? null : BatchedTangent.Lift(tb, y.Rank);
+        var sum = (a, b) switch
+        {
+            ({ } l, { } r) => negateSecond ? l - r : l + r,
+            ({ } l, null) => l,
+            (null, { } r) => negateSecond ? -r : r,
+            _ => null,
+        };
+        return sum?.BroadcastTo(BatchedTangent.Dims(k, y.Dims));
+    }
+
     public override void Vjp(Tensor gy, Tensor[] x, Tensor y, ReadOnlySpan<bool> needsGrad, Tensor?[] gx)
     {
         if (needsGrad[0]) gx[0] = gy.SumTo(x[0].Dims);
@@ -49,6 +67,9 @@ internal sealed class SubOp : LinearOp
         _ => null,
     };
 
+    public override Tensor? JvpBatched(Tensor[] x, Tensor?[] tx, Tensor y, int k) =>
+        AddOp.BatchedSum(tx[0], tx[1], negateSecond: true, y, k);
+
     public override void Vjp(Tensor gy, Tensor[] x, Tensor y, ReadOnlySpan<bool> needsGrad, Tensor?[] gx)
     {
         if (needsGrad[0]) gx[0] = gy.SumTo(x[0].Dims);
@@ -68,6 +89,14 @@ internal sealed class MulOp : Op
         Tensor? right = tx[1] is { } t1 ? x[0] * t1 : null;
         var sum = left is null ? right : right is null ? left : left + right;
         return sum?.BroadcastTo(y.Dims);
+    }
+
+    public override Tensor? JvpBatched(Tensor[] x, Tensor?[] tx, Tensor y, int k)
+    {
+        Tensor? left = tx[0] is { } t0 ? BatchedTangent.Lift(t0, y.Rank) * x[1] : null;
+        Tensor? right = tx[1] is { } t1 ? x[0] * BatchedTangent.Lift(t1, y.Rank) : null;
+        var sum = left is null ? right : right is null ? left : left + right;
+        return sum?.BroadcastTo(BatchedTangent.Dims(k, y.Dims));
     }
 
     public override void Vjp(Tensor gy, Tensor[] x, Tensor y, ReadOnlySpan<bool> needsGrad, Tensor?[] gx)
@@ -92,6 +121,14 @@ internal sealed class DivOp : Op
         return sum?.BroadcastTo(y.Dims);
     }
 
+    public override Tensor? JvpBatched(Tensor[] x, Tensor?[] tx, Tensor y, int k)
+    {
+        Tensor? left = tx[0] is { } t0 ? BatchedTangent.Lift(t0, y.Rank) / x[1] : null;
+        Tensor? right = tx[1] is { } t1 ? y * BatchedTangent.Lift(t1, y.Rank) / x[1] : null;
+        var sum = left is null ? (right is null ? null : -right) : right is null ? left : left - right;
+        return sum?.BroadcastTo(BatchedTangent.Dims(k, y.Dims));
+    }
+
     public override void Vjp(Tensor gy, Tensor[] x, Tensor y, ReadOnlySpan<bool> needsGrad, Tensor?[] gx)
     {
         var gyOverB = gy / x[1];
@@ -110,6 +147,7 @@ internal sealed class NegOp : LinearOp
         return y;
     }
     protected override Tensor ApplyTo(Tensor[] t) => -t[0];
+    public override Tensor? JvpBatched(Tensor[] x, Tensor?[] tx, Tensor y, int k) => tx[0] is { } t ? -t : null;
 
     public override void Vjp(Tensor gy, Tensor[] x, Tensor y, ReadOnlySpan<bool> needsGrad, Tensor?[] gx) => gx[0] = -gy;
 }

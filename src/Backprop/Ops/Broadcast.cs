@@ -19,6 +19,9 @@ internal sealed class BroadcastToOp(int[] shape) : LinearOp
 
     protected override Tensor ApplyTo(Tensor[] t) => t[0].BroadcastTo(shape);
 
+    public override Tensor? JvpBatched(Tensor[] x, Tensor?[] tx, Tensor y, int k) =>
+        tx[0] is { } t ? BatchedTangent.Lift(t, shape.Length).BroadcastTo(BatchedTangent.Dims(k, shape)) : null;
+
     public override void Vjp(Tensor gy, Tensor[] x, Tensor y, ReadOnlySpan<bool> needsGrad, Tensor?[] gx) =>
         gx[0] = gy.SumTo(x[0].Dims);
 }
@@ -36,6 +39,18 @@ internal sealed class SumToOp(int[] shape) : LinearOp
     }
 
     protected override Tensor ApplyTo(Tensor[] t) => t[0].SumTo(shape);
+
+    public override Tensor? JvpBatched(Tensor[] x, Tensor?[] tx, Tensor y, int k)
+    {
+        if (tx[0] is not { } t) return null;
+        // Pad the target with 1s to the input's rank first: otherwise the direction axis would be
+        // aligned with (and summed into) an input dimension.
+        var padded = new int[x[0].Rank + 1];
+        padded.AsSpan().Fill(1);
+        padded[0] = k;
+        shape.CopyTo(padded.AsSpan(padded.Length - shape.Length));
+        return t.SumTo(padded).Reshape(BatchedTangent.Dims(k, shape));
+    }
 
     public override void Vjp(Tensor gy, Tensor[] x, Tensor y, ReadOnlySpan<bool> needsGrad, Tensor?[] gx) =>
         gx[0] = gy.BroadcastTo(x[0].Dims);

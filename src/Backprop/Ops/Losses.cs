@@ -17,13 +17,19 @@ internal sealed class BinaryCrossEntropyWithLogitsOp : Op
         return perElement.Mean();
     }
 
-    public override Tensor? Jvp(Tensor[] x, Tensor?[] tx, Tensor y)
+    public override Tensor? Jvp(Tensor[] x, Tensor?[] tx, Tensor y) => PerElementTangent(x, tx)?.Mean();
+
+    public override Tensor? JvpBatched(Tensor[] x, Tensor?[] tx, Tensor y, int k) =>
+        PerElementTangent(x, tx)?.Reshape(k, -1).Mean(1);
+
+    /// <summary>The tangent of each element's loss; a batched tangent gives a (K, …) result.</summary>
+    private static Tensor? PerElementTangent(Tensor[] x, Tensor?[] tx)
     {
         Tensor z = x[0], t = x[1];
         Tensor? sum = null;
         if (tx[0] is { } tz) sum = tz * (z.Sigmoid() - t);
         if (tx[1] is { } tt) sum = sum is null ? -(tt * z) : sum - tt * z;
-        return sum?.Mean();
+        return sum;
     }
 
     public override void Vjp(Tensor gy, Tensor[] x, Tensor y, ReadOnlySpan<bool> needsGrad, Tensor?[] gx)
@@ -59,12 +65,17 @@ internal sealed class BinaryCrossEntropyOp : Op
     private static Tensor DLossDt(Tensor p) =>
         (1.0 - p).Log().Clamp(LogFloor, double.PositiveInfinity) - p.Log().Clamp(LogFloor, double.PositiveInfinity);
 
-    public override Tensor? Jvp(Tensor[] x, Tensor?[] tx, Tensor y)
+    public override Tensor? Jvp(Tensor[] x, Tensor?[] tx, Tensor y) => PerElementTangent(x, tx)?.Mean();
+
+    public override Tensor? JvpBatched(Tensor[] x, Tensor?[] tx, Tensor y, int k) =>
+        PerElementTangent(x, tx)?.Reshape(k, -1).Mean(1);
+
+    private static Tensor? PerElementTangent(Tensor[] x, Tensor?[] tx)
     {
         Tensor? sum = null;
         if (tx[0] is { } tp) sum = tp * DLossDp(x[0], x[1]);
         if (tx[1] is { } tt) sum = sum is null ? tt * DLossDt(x[0]) : sum + tt * DLossDt(x[0]);
-        return sum?.Mean();
+        return sum;
     }
 
     public override void Vjp(Tensor gy, Tensor[] x, Tensor y, ReadOnlySpan<bool> needsGrad, Tensor?[] gx)

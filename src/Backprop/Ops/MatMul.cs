@@ -78,6 +78,18 @@ internal sealed class MatMulOp(bool transA, bool transB) : Op
         return sum?.BroadcastTo(y.Dims);
     }
 
+    /// <summary>
+    /// The direction axis becomes one more batch dimension of the product: lifting a tangent to the
+    /// output's rank + 1 keeps it from being paired with an operand's own batch dimension.
+    /// </summary>
+    public override Tensor? JvpBatched(Tensor[] x, Tensor?[] tx, Tensor y, int k)
+    {
+        Tensor? left = tx[0] is { } ta ? BatchedTangent.Lift(ta, y.Rank).MatMul(x[1], transA, transB) : null;
+        Tensor? right = tx[1] is { } tb ? x[0].MatMul(BatchedTangent.Lift(tb, y.Rank), transA, transB) : null;
+        var sum = left is null ? right : right is null ? left : left + right;
+        return sum?.BroadcastTo(BatchedTangent.Dims(k, y.Dims));
+    }
+
     public override void Vjp(Tensor gy, Tensor[] x, Tensor y, ReadOnlySpan<bool> needsGrad, Tensor?[] gx)
     {
         Tensor a = x[0], b = x[1];

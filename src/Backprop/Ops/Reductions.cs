@@ -26,6 +26,13 @@ internal sealed class SumOp(int? axis, bool keepDims) : LinearOp
 
     protected override Tensor ApplyTo(Tensor[] t) => axis is null ? t[0].Sum(keepDims) : t[0].Sum(axis.Value, keepDims);
 
+    public override Tensor? JvpBatched(Tensor[] x, Tensor?[] tx, Tensor y, int k)
+    {
+        if (tx[0] is not { } t) return null;
+        if (axis is int ax) return t.Sum(ax + 1, keepDims);
+        return t.Reshape(k, -1).Sum(1).Reshape(BatchedTangent.Dims(k, y.Dims));
+    }
+
     public override void Vjp(Tensor gy, Tensor[] x, Tensor y, ReadOnlySpan<bool> needsGrad, Tensor?[] gx) =>
         gx[0] = TensorOps.KeepDims(gy, x[0].Dims, axis).BroadcastTo(x[0].Dims);
 }
@@ -59,6 +66,9 @@ internal sealed class MaxOp(int axis, bool keepDims) : Op
     public override Tensor? Jvp(Tensor[] x, Tensor?[] tx, Tensor y) =>
         tx[0] is { } t ? (t * Weights(x[0], y)).Sum(axis, keepDims) : null;
 
+    public override Tensor? JvpBatched(Tensor[] x, Tensor?[] tx, Tensor y, int k) =>
+        tx[0] is { } t ? (t * Weights(x[0], y)).Sum(axis + 1, keepDims) : null;
+
     public override void Vjp(Tensor gy, Tensor[] x, Tensor y, ReadOnlySpan<bool> needsGrad, Tensor?[] gx) =>
         gx[0] = TensorOps.KeepDims(gy, x[0].Dims, axis) * Weights(x[0], y);
 }
@@ -84,6 +94,9 @@ internal sealed class LogSumExpOp(int axis, bool keepDims) : Op
 
     public override Tensor? Jvp(Tensor[] x, Tensor?[] tx, Tensor y) =>
         tx[0] is { } t ? (t * Softmax(x[0], y)).Sum(axis, keepDims) : null;
+
+    public override Tensor? JvpBatched(Tensor[] x, Tensor?[] tx, Tensor y, int k) =>
+        tx[0] is { } t ? (t * Softmax(x[0], y)).Sum(axis + 1, keepDims) : null;
 
     public override void Vjp(Tensor gy, Tensor[] x, Tensor y, ReadOnlySpan<bool> needsGrad, Tensor?[] gx) =>
         gx[0] = TensorOps.KeepDims(gy, x[0].Dims, axis) * Softmax(x[0], y);

@@ -12,6 +12,7 @@ internal sealed class ReshapeOp(int[] shape) : LinearOp
     public override string Describe() => $"Reshape{ShapeUtil.Format(shape)}";
     public override Tensor Forward(Tensor[] x) => new(x[0].Storage, x[0].Offset, (int[])shape.Clone(), x[0].DType);
     protected override Tensor ApplyTo(Tensor[] t) => t[0].Reshape(shape);
+    public override Tensor? JvpBatched(Tensor[] x, Tensor?[] tx, Tensor y, int k) => tx[0]?.Reshape(BatchedTangent.Dims(k, shape));
     public override void Vjp(Tensor gy, Tensor[] x, Tensor y, ReadOnlySpan<bool> needsGrad, Tensor?[] gx) => gx[0] = gy.Reshape(x[0].Dims);
 }
 
@@ -31,6 +32,14 @@ internal sealed class PermuteOp(int[] perm) : LinearOp
     }
 
     protected override Tensor ApplyTo(Tensor[] t) => t[0].Permute(perm);
+
+    public override Tensor? JvpBatched(Tensor[] x, Tensor?[] tx, Tensor y, int k)
+    {
+        if (tx[0] is not { } t) return null;
+        var shifted = new int[perm.Length + 1];
+        for (int i = 0; i < perm.Length; i++) shifted[i + 1] = perm[i] + 1;
+        return t.Permute(shifted);
+    }
 
     public override void Vjp(Tensor gy, Tensor[] x, Tensor y, ReadOnlySpan<bool> needsGrad, Tensor?[] gx)
     {
@@ -69,6 +78,7 @@ internal sealed class SliceOp(int axis, int start, int length) : LinearOp
     }
 
     protected override Tensor ApplyTo(Tensor[] t) => t[0].Slice(axis, start, length);
+    public override Tensor? JvpBatched(Tensor[] x, Tensor?[] tx, Tensor y, int k) => tx[0]?.Slice(axis + 1, start, length);
 
     public override void Vjp(Tensor gy, Tensor[] x, Tensor y, ReadOnlySpan<bool> needsGrad, Tensor?[] gx) =>
         gx[0] = Autodiff.Apply(new PadOp(axis, start, x[0].Dims[axis]), gy);
@@ -90,6 +100,9 @@ internal sealed class PadOp(int axis, int start, int fullLength) : LinearOp
     }
 
     protected override Tensor ApplyTo(Tensor[] t) => Autodiff.Apply(new PadOp(axis, start, fullLength), t[0]);
+
+    public override Tensor? JvpBatched(Tensor[] x, Tensor?[] tx, Tensor y, int k) =>
+        tx[0] is { } t ? Autodiff.Apply(new PadOp(axis + 1, start, fullLength), t) : null;
 
     public override void Vjp(Tensor gy, Tensor[] x, Tensor y, ReadOnlySpan<bool> needsGrad, Tensor?[] gx) =>
         gx[0] = gy.Slice(axis, start, x[0].Dims[axis]);
@@ -126,6 +139,13 @@ internal sealed class ConcatOp(int axis) : LinearOp
     }
 
     protected override Tensor ApplyTo(Tensor[] t) => TensorOps.Concat(t, axis);
+
+    public override Tensor? JvpBatched(Tensor[] x, Tensor?[] tx, Tensor y, int k)
+    {
+        var parts = new Tensor[tx.Length];
+        for (int i = 0; i < tx.Length; i++) parts[i] = tx[i] ?? Tensor.Zeros(BatchedTangent.Dims(k, x[i].Dims), x[i].DType);
+        return TensorOps.Concat(parts, axis + 1);
+    }
 
     public override void Vjp(Tensor gy, Tensor[] x, Tensor y, ReadOnlySpan<bool> needsGrad, Tensor?[] gx)
     {

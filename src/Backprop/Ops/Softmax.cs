@@ -27,6 +27,9 @@ internal sealed class SoftmaxOp(int axis) : Op
     public override Tensor? Jvp(Tensor[] x, Tensor?[] tx, Tensor y) =>
         tx[0] is { } t ? y * (t - (y * t).Sum(axis, keepDims: true)) : null;
 
+    public override Tensor? JvpBatched(Tensor[] x, Tensor?[] tx, Tensor y, int k) =>
+        tx[0] is { } t ? y * (t - (y * t).Sum(axis + 1, keepDims: true)) : null;
+
     public override void Vjp(Tensor gy, Tensor[] x, Tensor y, ReadOnlySpan<bool> needsGrad, Tensor?[] gx) =>
         gx[0] = y * (gy - (gy * y).Sum(axis, keepDims: true));
 }
@@ -54,6 +57,9 @@ internal sealed class LogSoftmaxOp(int axis) : Op
 
     public override Tensor? Jvp(Tensor[] x, Tensor?[] tx, Tensor y) =>
         tx[0] is { } t ? t - (y.Exp() * t).Sum(axis, keepDims: true) : null;
+
+    public override Tensor? JvpBatched(Tensor[] x, Tensor?[] tx, Tensor y, int k) =>
+        tx[0] is { } t ? t - (y.Exp() * t).Sum(axis + 1, keepDims: true) : null;
 
     public override void Vjp(Tensor gy, Tensor[] x, Tensor y, ReadOnlySpan<bool> needsGrad, Tensor?[] gx) =>
         gx[0] = gy - y.Exp() * gy.Sum(axis, keepDims: true);

@@ -30,6 +30,15 @@ internal sealed class WhereOp(Tensor condition) : LinearOp
 
     protected override Tensor ApplyTo(Tensor[] t) => TensorOps.Where(condition, t[0], t[1]);
 
+    public override Tensor? JvpBatched(Tensor[] x, Tensor?[] tx, Tensor y, int k)
+    {
+        if (tx[0] is null && tx[1] is null) return null;
+        var zero = Tensor.Scalar(0, y.DType);
+        var a = tx[0] is { } ta ? BatchedTangent.Lift(ta, y.Rank) : zero;
+        var b = tx[1] is { } tb ? BatchedTangent.Lift(tb, y.Rank) : zero;
+        return TensorOps.Where(condition, a, b).BroadcastTo(BatchedTangent.Dims(k, y.Dims));
+    }
+
     public override void Vjp(Tensor gy, Tensor[] x, Tensor y, ReadOnlySpan<bool> needsGrad, Tensor?[] gx)
     {
         var zero = Tensor.Scalar(0, gy.DType);
