@@ -1,0 +1,298 @@
+using Backprop.Data;
+using Backprop.Nn;
+
+namespace Backprop.Training;
+
+/// <summary>Settings of a training run; the defaults train the shipped data sets well.</summary>
+public sealed record TrainingOptions
+{
+    public int Epochs { get; init; } = 300;
+    public int BatchSize { get; init; } = 32;
+    /// <summary>Epochs without a better validation loss before stopping; 0 trains all epochs.</summary>
+    public int Patience { get; init; } = 30;
+    public ulong Seed { get; init; }
+
+    public void Validate()
+    {
+        if (Epochs < 1) throw new BackpropException($"Epochs must be at least 1; got {Epochs}.");
+        if (BatchSize < 1) throw new BackpropException($"The batch size must be at least 1; got {BatchSize}.");
+        if (Patience < 0) throw new BackpropException($"Patience must be 0 (off) or more; got {Patience}.");
+    }
+}
+
+/// <summary>Features (rows, inputs) and targets (rows, outputs) as tensors: one-hot for multiclass.</summary>
+public sealed record TensorDataset(Tensor Features, Tensor Targets)
+{
+    public int Count => Features.Size(0);
+}
+
+/// <summary>One epoch's numbers. The score is accuracy for classification and R² for regression.</summary>
+public sealed record EpochMetrics(int Epoch, double TrainLoss, double ValidationLoss, double ValidationScore, double LearningRate, bool Improved);
+
+/// <summary>What happened in a run: every epoch, the best one, and why it stopped.</summary>
+public sealed class TrainingHistory
+{
+    public List<EpochMetrics> Epochs { get; } = [];
+    public int BestEpoch { get; internal set; } = -1;
+    public double BestValidationLoss { get; internal set; } = double.PositiveInfinity;
+    public bool StoppedEarly { get; internal set; }
+    public bool Cancelled { get; internal set; }
+}
+
+/// <summary>
+/// The training loop: epochs of shuffled mini-batches, a validation pass after each epoch, early stopping
+/// with patience that restores the best weights, and cancellation that stops cleanly after the current
+/// batch. Every random choice comes from one seeded <see cref="Rng"/>, so a run is reproducible, and its
+/// whole state (weights, optimizer, generator, best weights, counters) can be checkpointed and resumed
+/// with results identical to an uninterrupted run.
+/// </summary>
+public sealed class Trainer
+{
+    private readonly Sequential _model;
+    private readonly TaskKind _task;
+    private readonly Optimizer _optimizer;
+    private readonly LearningRateScheduler? _scheduler;
+    private readonly TrainingOptions _options;
+    private readonly (string Name, Tensor Parameter)[] _parameters;
+    private readonly Tensor[] _best;
+    private Rng _rng;
+    private int _nextEpoch;
+    private int _epochsWithoutImprovement;
+
+    public Trainer(Sequential model, TaskKind task, Optimizer optimizer, TrainingOptions options, LearningRateScheduler? scheduler = null)
+    {
+        options.Validate();
+        _model = model;
+        _task = task;
+        _optimizer = optimizer;
+        _scheduler = scheduler;
+        _options = options;
+        _parameters = model.NamedParameters().ToArray();
+        _best = _parameters.Select(p => p.Parameter.Detach().Clone()).ToArray();
+        _rng = new Rng(options.Seed);
+    }
+
+    public TrainingHistory History { get; private set; } = new();
+
+    /// <summary>
+    /// Trains until the epochs run out, patience runs out, or <paramref name="cancellation"/> fires;
+    /// the model ends with the weights of the best validation epoch.
+    /// </summary>
+    public TrainingHistory Fit(TensorDataset train, TensorDataset validation, Action<EpochMetrics>? onEpoch = null, CancellationToken cancellation = default)
+    {
+        if (train.Count == 0) throw new BackpropException("The training set is empty.");
+        if (validation.Count == 0) throw new BackpropException("The validation set is empty; give more rows or a larger validation fraction.");
+        var order = new int[train.Count];
+        for (; _nextEpoch < _options.Epochs; _nextEpoch++)
+        {
+            for (int i = 0; i < order.Length; i++) order[i] = i;
+            _rng.Shuffle(order.AsSpan());
+            double lossSum = 0;
+            int seen = 0;
+            for (int start = 0; start < order.Length; start += _options.BatchSize)
+            {
+                if (cancellation.IsCancellationRequested)
+                {
+                    History.Cancelled = true;
+                    RestoreBest();
+                    return History;
+                }
+                int count = Math.Min(_options.BatchSize, order.Length - start);
+                var x = GatherRows(train.Features, order.AsSpan(start, count));
+                var y = GatherRows(train.Targets, order.AsSpan(start, count));
+                var loss = _optimizer.Step(() =>
+                {
+                    _optimizer.ZeroGrad();
+                    var l = TaskHead.Loss(_task, _model.Forward(x), y);
+                    l.Backward();
+                    return l;
+                })!;
+                double value = loss.Item();
+                if (!double.IsFinite(value)) throw Diverged(x, y, value);
+                lossSum += value * count;
+                seen += count;
+            }
+
+            var (valLoss, valScore) = Evaluate(validation);
+            bool improved = valLoss < History.BestValidationLoss;
+            if (improved)
+            {
+                History.BestValidationLoss = valLoss;
+                History.BestEpoch = _nextEpoch;
+                _epochsWithoutImprovement = 0;
+                for (int i = 0; i < _parameters.Length; i++) _best[i].CopyFrom(_parameters[i].Parameter.Detach());
+            }
+            else _epochsWithoutImprovement++;
+            var metrics = new EpochMetrics(_nextEpoch + 1, lossSum / seen, valLoss, valScore, _optimizer.LearningRate, improved);
+            History.Epochs.Add(metrics);
+            _scheduler?.Step();
+            onEpoch?.Invoke(metrics);
+            if (_options.Patience > 0 && _epochsWithoutImprovement >= _options.Patience)
+            {
+                History.StoppedEarly = true;
+                _nextEpoch++;
+                break;
+            }
+        }
+        RestoreBest();
+        return History;
+    }
+
+    /// <summary>Mean loss and score (accuracy, or R² for regression) of the model on a data set.</summary>
+    public (double Loss, double Score) Evaluate(TensorDataset data)
+    {
+        using var _ = Autodiff.NoGrad();
+        var outputs = _model.Forward(data.Features);
+        double loss = TaskHead.Loss(_task, outputs, data.Targets).Item();
+        return (loss, Score(_task, outputs, data.Targets));
+    }
+
+    /// <summary>Accuracy for classification, R² for regression, from raw outputs and targets.</summary>
+    public static double Score(TaskKind task, Tensor outputs, Tensor targets)
+    {
+        var o = outputs.ToDoubleArray();
+        var t = targets.ToDoubleArray();
+        int rows = outputs.Size(0);
+        if (task == TaskKind.Regression)
+        {
+            double mean = t.Average(), ssTot = 0, ssRes = 0;
+            for (int i = 0; i < t.Length; i++)
+            {
+                ssTot += (t[i] - mean) * (t[i] - mean);
+                ssRes += (t[i] - o[i]) * (t[i] - o[i]);
+            }
+            return ssTot == 0 ? 0 : 1 - ssRes / ssTot;
+        }
+        int correct = 0;
+        if (task == TaskKind.Binary)
+        {
+            for (int i = 0; i < rows; i++) correct += (o[i] > 0) == (t[i] > 0.5) ? 1 : 0;
+        }
+        else
+        {
+            int k = outputs.Size(1);
+            for (int i = 0; i < rows; i++) correct += ArgMax(o.AsSpan(i * k, k)) == ArgMax(t.AsSpan(i * k, k)) ? 1 : 0;
+        }
+        return (double)correct / rows;
+    }
+
+    internal static int ArgMax(ReadOnlySpan<double> values)
+    {
+        int best = 0;
+        for (int i = 1; i < values.Length; i++)
+            if (values[i] > values[best]) best = i;
+        return best;
+    }
+
+    private void RestoreBest()
+    {
+        if (History.BestEpoch < 0) return;
+        using var _ = Autodiff.NoGrad();
+        for (int i = 0; i < _parameters.Length; i++) _parameters[i].Parameter.CopyFrom(_best[i]);
+    }
+
+    /// <summary>
+    /// A non-finite loss: replay the batch with non-finite detection on, so the error names the op that
+    /// first produced NaN or ∞ and suggests the usual remedies.
+    /// </summary>
+    private BackpropException Diverged(Tensor x, Tensor y, double value)
+    {
+        string where = $"Training diverged in epoch {_nextEpoch + 1}: the loss became {value}";
+        try
+        {
+            using var detect = Autodiff.DetectNonFinite();
+            _optimizer.ZeroGrad();
+            TaskHead.Loss(_task, _model.Forward(x), y).Backward();
+        }
+        catch (NonFiniteException e)
+        {
+            return new BackpropException($"{where}; {e.Message}. Lower the learning rate (now {_optimizer.LearningRate}) or check the data for extreme values.");
+        }
+        return new BackpropException($"{where}. Lower the learning rate (now {_optimizer.LearningRate}) or check the data for extreme values.");
+    }
+
+    /// <summary>The rows of <paramref name="source"/> at <paramref name="indices"/>, as a new plain tensor.</summary>
+    internal static Tensor GatherRows(Tensor source, ReadOnlySpan<int> indices)
+    {
+        int width = source.Length / Math.Max(1, source.Size(0));
+        var dims = source.Shape.ToArray();
+        dims[0] = indices.Length;
+        var result = Tensor.Zeros(dims, source.DType);
+        if (source.DType == DType.Float32) Gather(source.AsReadOnlySpan<float>(), result.AsSpan<float>(), indices, width);
+        else Gather(source.AsReadOnlySpan<double>(), result.AsSpan<double>(), indices, width);
+        return result;
+    }
+
+    private static void Gather<T>(ReadOnlySpan<T> source, Span<T> destination, ReadOnlySpan<int> indices, int width)
+    {
+        for (int i = 0; i < indices.Length; i++)
+            source.Slice(indices[i] * width, width).CopyTo(destination.Slice(i * width, width));
+    }
+
+    /// <summary>
+    /// Everything needed to continue this run exactly: model and best weights, optimizer and scheduler
+    /// state, the generator and the counters, as named tensors for a safetensors checkpoint.
+    /// </summary>
+    public Dictionary<string, Tensor> CheckpointState()
+    {
+        var state = new Dictionary<string, Tensor>(StringComparer.Ordinal);
+        for (int i = 0; i < _parameters.Length; i++)
+        {
+            state["model." + _parameters[i].Name] = _parameters[i].Parameter.Detach().Clone();
+            state["best." + _parameters[i].Name] = _best[i].Clone();
+        }
+        foreach (var (k, v) in _optimizer.StateDict()) state["optimizer." + k] = v;
+        if (_scheduler is not null)
+            foreach (var (k, v) in _scheduler.StateDict()) state["scheduler." + k] = v;
+        var rngState = _rng.GetState();
+        state["trainer.rng"] = Tensor.FromArray(rngState.Select(w => BitConverter.UInt64BitsToDouble(w)).ToArray(), rngState.Length);
+        state["trainer.counters"] = Tensor.FromArray(new double[]
+        {
+            _nextEpoch, _epochsWithoutImprovement, History.BestEpoch, History.BestValidationLoss,
+        }, 4);
+        var h = History.Epochs;
+        var rows = new double[h.Count * 6];
+        for (int i = 0; i < h.Count; i++)
+        {
+            var e = h[i];
+            new[] { e.Epoch, e.TrainLoss, e.ValidationLoss, e.ValidationScore, e.LearningRate, e.Improved ? 1.0 : 0.0 }.CopyTo(rows, i * 6);
+        }
+        state["trainer.history"] = Tensor.FromArray(rows, h.Count, 6);
+        return state;
+    }
+
+    /// <summary>Restores a <see cref="CheckpointState"/> of a trainer built with the same model shape and options.</summary>
+    public void RestoreCheckpoint(IReadOnlyDictionary<string, Tensor> state)
+    {
+        Tensor Get(string name) => state.TryGetValue(name, out var t) ? t
+            : throw new BackpropException($"The checkpoint has no '{name}'; it was written for a different model or by another tool.");
+        using (Autodiff.NoGrad())
+        {
+            for (int i = 0; i < _parameters.Length; i++)
+            {
+                _parameters[i].Parameter.CopyFrom(Get("model." + _parameters[i].Name).To(_parameters[i].Parameter.DType));
+                _best[i].CopyFrom(Get("best." + _parameters[i].Name).To(_best[i].DType));
+            }
+        }
+        _optimizer.LoadStateDict(Prefixed(state, "optimizer."));
+        if (_scheduler is not null) _scheduler.LoadStateDict(Prefixed(state, "scheduler."));
+        var rngWords = Get("trainer.rng").ToDoubleArray().Select(BitConverter.DoubleToUInt64Bits).ToArray();
+        _rng = new Rng(0);
+        _rng.SetState(rngWords);
+        var counters = Get("trainer.counters").ToDoubleArray();
+        _nextEpoch = (int)counters[0];
+        _epochsWithoutImprovement = (int)counters[1];
+        History = new TrainingHistory { BestEpoch = (int)counters[2], BestValidationLoss = counters[3] };
+        var rows = Get("trainer.history");
+        var values = rows.ToDoubleArray();
+        for (int i = 0; i < rows.Size(0); i++)
+        {
+            var r = values.AsSpan(i * 6, 6);
+            History.Epochs.Add(new EpochMetrics((int)r[0], r[1], r[2], r[3], r[4], r[5] != 0));
+        }
+    }
+
+    private static Dictionary<string, Tensor> Prefixed(IReadOnlyDictionary<string, Tensor> state, string prefix) =>
+        state.Where(kv => kv.Key.StartsWith(prefix, StringComparison.Ordinal))
+             .ToDictionary(kv => kv.Key[prefix.Length..], kv => kv.Value, StringComparer.Ordinal);
+}
