@@ -1,0 +1,69 @@
+namespace Backprop.Nn;
+
+/// <summary>
+/// A fully connected layer. <see cref="Weight"/> has shape (out, in), the layout of math.md §1 and of
+/// PyTorch's <c>nn.Linear.weight</c>; <see cref="Bias"/> has shape (out). Batches are rows, x of shape
+/// (m, in), so the layer computes z = x·Wᵀ + b of shape (m, out), which is the transpose of
+/// math.md's column form W·a + b.
+/// </summary>
+public sealed class Linear : Module
+{
+    /// <summary>
+    /// A layer initialised as PyTorch initialises <c>nn.Linear</c>: weights and bias from
+    /// U(−1/√in, 1/√in). Without <paramref name="rng"/> the draw comes from
+    /// <see cref="Initializers.DefaultRng"/>, so a program that seeds it stays reproducible.
+    /// </summary>
+    public Linear(int inFeatures, int outFeatures, bool bias = true, Rng? rng = null, DType dtype = DType.Float32)
+        : this(dtype, inFeatures, outFeatures, bias)
+    {
+        Initializers.Initialize(this, Init.PyTorchDefault, Activation.Identity, rng ?? Initializers.DefaultRng);
+    }
+
+    /// <summary>A layer with zeroed parameters, for callers that initialise it themselves.</summary>
+    internal static Linear Zeroed(int inFeatures, int outFeatures, bool bias, DType dtype) => new(dtype, inFeatures, outFeatures, bias);
+
+    // The dtype comes first so that no call written for the public constructor can bind to this one.
+    private Linear(DType dtype, int inFeatures, int outFeatures, bool bias)
+    {
+        if (inFeatures <= 0 || outFeatures <= 0)
+            throw new BackpropException($"Linear needs positive sizes; got in_features={inFeatures}, out_features={outFeatures}.");
+        InFeatures = inFeatures;
+        OutFeatures = outFeatures;
+        Weight = Tensor.Zeros([outFeatures, inFeatures], dtype);
+        Weight.RequiresGrad = true;
+        if (bias)
+        {
+            Bias = Tensor.Zeros([outFeatures], dtype);
+            Bias.RequiresGrad = true;
+        }
+    }
+
+    public int InFeatures { get; }
+    public int OutFeatures { get; }
+
+    /// <summary>Shape (out, in).</summary>
+    public Tensor Weight { get; }
+
+    /// <summary>Shape (out), or null for a layer built with <c>bias: false</c>.</summary>
+    public Tensor? Bias { get; }
+
+    public DType DType => Weight.DType;
+
+    /// <summary>z = x·Wᵀ + b for x of shape (m, in); the transposed operand is a GEMM flag, not a copy.</summary>
+    public override Tensor Forward(Tensor x)
+    {
+        if (x.Rank < 1 || x.Shape[^1] != InFeatures)
+            throw new ShapeException($"Linear({InFeatures} → {OutFeatures}) expects input of shape (batch, {InFeatures}); got {ShapeUtil.Format(x.Shape)}.");
+        var z = x.MatMul(Weight, transposeB: true);
+        return Bias is null ? z : z + Bias;
+    }
+
+    public override IEnumerable<(string Name, Tensor Parameter)> NamedParameters()
+    {
+        yield return ("weight", Weight);
+        if (Bias is not null) yield return ("bias", Bias);
+    }
+
+    public override string ToString() =>
+        $"Linear(in_features={InFeatures}, out_features={OutFeatures}, bias={(Bias is null ? "False" : "True")})";
+}
