@@ -202,7 +202,10 @@ public static class Autodiff
                     if (!ShapeUtil.SameShape(g.Dims, input.Dims))
                         throw new BackpropException($"The VJP of op '{node.Op.Name}' returned a gradient of shape {ShapeUtil.Format(g.Dims)} for input {i} of shape {ShapeUtil.Format(input.Dims)}.");
                     if (input.Node is { } producer) producer.PendingGrad = Accumulate(producer.PendingGrad, g);
-                    else input.Grad = Accumulate(input.Grad, g);
+                    // A leaf's first gradient is copied when plain: a rule may hand the same tensor to two
+                    // inputs (Add gives gy to both), and a user or optimizer editing one .Grad in place
+                    // must not change the other.
+                    else input.Grad = input.Grad is null && g.Level == 0 ? g.Clone() : Accumulate(input.Grad, g);
                 }
                 if (!retainGraph) node.Release();
             }

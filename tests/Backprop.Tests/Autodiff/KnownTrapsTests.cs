@@ -251,3 +251,19 @@ internal static class TestFunctions
     /// <summary>x², through Mul, to build a second path in the diamond test.</summary>
     public static Tensor Sin2(this Tensor x) => x * x;
 }
+
+public class GradientAliasingTests
+{
+    [Fact]
+    public void TwoLeavesNeverShareOneGradientTensor()
+    {
+        var a = Tensor.FromArray(new[] { 1.0, 2.0 }, 2);
+        var b = Tensor.FromArray(new[] { 3.0, 4.0 }, 2);
+        a.RequiresGrad = true;
+        b.RequiresGrad = true;
+        (a + b).Sum().Backward();
+        Assert.NotSame(a.Grad, b.Grad);
+        a.Grad!.AsSpan<double>()[0] = 100;
+        Assert.Equal(1.0, b.Grad!.ToDoubleArray()[0]);
+    }
+}
