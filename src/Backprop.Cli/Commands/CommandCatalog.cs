@@ -7,6 +7,10 @@ internal static class CommandCatalog
 {
     public static IEnumerable<Command> All()
     {
-        yield break;
+        yield return TrainCommand.Create();
+        yield return ModelCommands.Evaluate();
+        yield return ModelCommands.Predict();
+        yield return ModelCommands.Inspect();
+        yield return DemoCommand.Create();
     }
 }

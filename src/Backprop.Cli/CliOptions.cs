@@ -1,0 +1,75 @@
+using System.CommandLine;
+using System.Globalization;
+using Backprop.Data;
+using Backprop.Nn;
+
+namespace Backprop.Cli;
+
+/// <summary>Options shared by several commands, defined once so their names, defaults and help agree.</summary>
+internal static class CliOptions
+{
+    public static Argument<FileInfo> DataArgument() => new("DATA") { Description = "CSV file with a header row (comma, semicolon or tab separated)." };
+
+    public static Option<string> Target(bool required) => new("--target", "-t")
+    {
+        Description = "Name of the column to predict (every other column is a numeric feature).",
+        Required = required,
+    };
+
+    public static Option<string> Hidden() => new("--hidden")
+    {
+        Description = "Hidden layer widths, comma separated: 32 or 64,32. Empty for none.",
+        DefaultValueFactory = _ => "32",
+    };
+
+    public static Option<string> Activation() => new("--activation")
+    {
+        Description = $"Hidden-layer activation: {string.Join(", ", ActivationExtensions.ValidNames)}.",
+        DefaultValueFactory = _ => "relu",
+    };
+
+    public static Option<string?> Task() => new("--task")
+    {
+        Description = "binary, multiclass or regression. Default: inferred from the target column (text or few integer values: classification).",
+    };
+
+    public static Option<ulong> Seed() => new("--seed")
+    {
+        Description = "Seed for initialisation, splits and shuffling; the same seed gives the same run.",
+        DefaultValueFactory = _ => 0UL,
+    };
+
+    public static Option<string> DType() => new("--dtype")
+    {
+        Description = "float32 (default, fast) or float64 (for checking numbers).",
+        DefaultValueFactory = _ => "float32",
+    };
+
+    public static Option<bool> Json() => new("--json") { Description = "Print one JSON object on stdout instead of tables." };
+
+    public static int[] ParseHidden(string text)
+    {
+        if (string.IsNullOrWhiteSpace(text)) return [];
+        var parts = text.Split(',', StringSplitOptions.TrimEntries);
+        var sizes = new int[parts.Length];
+        for (int i = 0; i < parts.Length; i++)
+            if (!int.TryParse(parts[i], NumberStyles.None, CultureInfo.InvariantCulture, out sizes[i]) || sizes[i] < 1)
+                throw new CliUsageException($"--hidden: '{parts[i]}' is not a layer width; give positive integers like 32 or 64,32.");
+        return sizes;
+    }
+
+    public static TaskKind? ParseTask(string? text) => text?.ToLowerInvariant() switch
+    {
+        null => null,
+        "binary" => TaskKind.Binary,
+        "multiclass" => TaskKind.Multiclass,
+        "regression" => TaskKind.Regression,
+        _ => throw new CliUsageException($"--task: '{text}' is not a task; use binary, multiclass or regression."),
+    };
+
+    public static string RequireFile(FileInfo file)
+    {
+        if (!file.Exists) throw new CliUsageException($"file not found: {file.FullName}");
+        return file.FullName;
+    }
+}

@@ -1,0 +1,159 @@
+using System.Globalization;
+using Backprop.Data;
+using Backprop.Nn;
+
+namespace Backprop.Training;
+
+/// <summary>Everything a training run can be told; the defaults train the shipped data sets well.</summary>
+public sealed record TrainSettings
+{
+    public int[] Hidden { get; init; } = [32];
+    public Activation Activation { get; init; } = Activation.Relu;
+    /// <summary>adam, adamw, sgd, rmsprop, rk4 or dopri5.</summary>
+    public string Optimizer { get; init; } = "adam";
+    /// <summary>Null chooses the optimizer's default (<see cref="OptimizerFactory.DefaultLearningRate"/>).</summary>
+    public double? LearningRate { get; init; }
+    public double WeightDecay { get; init; }
+    /// <summary>Dormand–Prince error tolerance (relative; the absolute one is 1e-3 of it).</summary>
+    public double Tolerance { get; init; } = 1e-3;
+    public TrainingOptions Training { get; init; } = new();
+    public double TestFraction { get; init; } = 0.25;
+    /// <summary>Share of the non-test rows held out for validation (early stopping).</summary>
+    public double ValidationFraction { get; init; } = 0.15;
+    public DType DType { get; init; } = DType.Float32;
+
+    public void Validate()
+    {
+        Training.Validate();
+        if (Hidden.Any(h => h < 1)) throw new BackpropException($"Hidden layer sizes must be at least 1; got {string.Join(",", Hidden)}.");
+        if (LearningRate is double lr && !(lr > 0 && double.IsFinite(lr)))
+            throw new BackpropException($"The learning rate must be a positive number; got {lr.ToString(CultureInfo.InvariantCulture)}.");
+        if (!(TestFraction > 0 && TestFraction < 1)) throw new BackpropException($"The test split must be between 0 and 1 (exclusive); got {TestFraction}.");
+        if (!(ValidationFraction > 0 && ValidationFraction < 1)) throw new BackpropException($"The validation split must be between 0 and 1 (exclusive); got {ValidationFraction}.");
+        if (WeightDecay < 0) throw new BackpropException($"Weight decay must be 0 or more; got {WeightDecay}.");
+        OptimizerFactory.CheckName(Optimizer);
+    }
+}
+
+/// <summary>The result of <see cref="TrainingPipeline.Run"/>.</summary>
+public sealed record TrainingRun(TrainedModel Model, TrainingHistory History, EvaluationReport Test, SplitIndices Split, TimeSpan Duration);
+
+/// <summary>Makes the optimizers the tool offers by name, with defaults that suit small tabular networks.</summary>
+public static class OptimizerFactory
+{
+    public static readonly IReadOnlyList<string> Names = ["adam", "adamw", "sgd", "rmsprop", "rk4", "dopri5"];
+
+    public static void CheckName(string name)
+    {
+        if (!Names.Contains(name.ToLowerInvariant()))
+            throw new BackpropException($"Unknown optimizer '{name}'; choose one of {string.Join(", ", Names)}.");
+    }
+
+    /// <summary>Whether the optimizer integrates the gradient flow, and so wants the full-batch gradient.</summary>
+    public static bool IsGradientFlow(string name) => name.ToLowerInvariant() is "rk4" or "dopri5";
+
+    public static double DefaultLearningRate(string name) => name.ToLowerInvariant() switch
+    {
+        "adam" or "adamw" => 3e-3,
+        "sgd" => 0.05,
+        "rmsprop" => 1e-3,
+        "rk4" => 0.5,
+        "dopri5" => 0.5,
+        _ => throw new BackpropException($"Unknown optimizer '{name}'."),
+    };
+
+    public static Optimizer Create(string name, IEnumerable<(string Name, Tensor Parameter)> parameters, double learningRate, double weightDecay, double tolerance) =>
+        name.ToLowerInvariant() switch
+        {
+            "adam" => new Adam(parameters, learningRate, weightDecay: weightDecay),
+            "adamw" => new AdamW(parameters, learningRate, weightDecay: weightDecay == 0 ? 0.01 : weightDecay),
+            "sgd" => new Sgd(parameters, learningRate, momentum: 0.9, weightDecay: weightDecay),
+            "rmsprop" => new RmsProp(parameters, learningRate, weightDecay: weightDecay),
+            "rk4" => new Rk4GradientFlow(parameters, learningRate),
+            "dopri5" => new DormandPrince54(parameters, learningRate, relTol: tolerance, absTol: tolerance * 1e-3),
+            _ => throw new BackpropException($"Unknown optimizer '{name}'; choose one of {string.Join(", ", Names)}."),
+        };
+}
+
+/// <summary>
+/// From a loaded table to a trained, evaluated model: a seeded split (stratified for classification),
+/// standardisation fitted on the training rows only, training with early stopping on the validation
+/// rows, and metrics on the untouched test rows.
+/// </summary>
+public static class TrainingPipeline
+{
+    public static TrainingRun Run(TabularData data, TrainSettings settings, Action<EpochMetrics>? onEpoch = null, CancellationToken cancellation = default)
+    {
+        settings.Validate();
+        var started = DateTime.UtcNow;
+        var split = Split.For(data, settings.TestFraction, settings.ValidationFraction, settings.Training.Seed);
+        if (split.Train.Length == 0 || split.Validation.Length == 0 || split.Test.Length == 0)
+            throw new DataException($"{data.Source} has {data.Rows} rows: too few to split into training, validation and test sets. Give more rows.");
+
+        var standardizer = Standardizer.Fit(data.Features, split.Train);
+        double targetMean = 0, targetScale = 1;
+        if (data.Task == TaskKind.Regression)
+        {
+            var t = split.Train.Select(i => data.Targets![i]).ToArray();
+            targetMean = t.Average();
+            double sd = Math.Sqrt(t.Select(v => (v - targetMean) * (v - targetMean)).Sum() / t.Length);
+            targetScale = sd > 0 ? sd : 1;
+        }
+        int classes = data.Labels?.Count ?? 0;
+        var rng = new Rng(settings.Training.Seed);
+        var network = Mlp.Create(data.Features.Columns, settings.Hidden, TaskHead.Outputs(data.Task, classes), settings.Activation, Init.Auto, rng, settings.DType);
+        var model = new TrainedModel
+        {
+            Network = network,
+            Task = data.Task,
+            Hidden = settings.Hidden,
+            Activation = settings.Activation,
+            FeatureNames = data.FeatureNames.ToArray(),
+            TargetName = data.TargetName,
+            Inputs = standardizer,
+            ClassLabels = data.Labels?.Classes.ToArray() ?? [],
+            TargetMean = targetMean,
+            TargetScale = targetScale,
+        };
+
+        var train = ToDataset(model, data, split.Train);
+        var validation = ToDataset(model, data, split.Validation);
+        double lr = settings.LearningRate ?? OptimizerFactory.DefaultLearningRate(settings.Optimizer);
+        var optimizer = OptimizerFactory.Create(settings.Optimizer, network.NamedParameters(), lr, settings.WeightDecay, settings.Tolerance);
+        var options = OptimizerFactory.IsGradientFlow(settings.Optimizer)
+            ? settings.Training with { BatchSize = Math.Max(settings.Training.BatchSize, split.Train.Length) }
+            : settings.Training;
+        var trainer = new Trainer(network, data.Task, optimizer, options);
+        var history = trainer.Fit(train, validation, onEpoch, cancellation);
+
+        var testFeatures = data.Features.SelectRows(split.Test);
+        var report = Evaluation.Evaluate(model, testFeatures,
+            data.ClassIndices is { } ci ? split.Test.Select(i => ci[i]).ToArray() : null,
+            data.Targets is { } tv ? split.Test.Select(i => tv[i]).ToArray() : null);
+
+        var info = model.TrainingInfo;
+        info["source"] = Path.GetFileName(data.Source);
+        info["seed"] = settings.Training.Seed.ToString(CultureInfo.InvariantCulture);
+        info["optimizer"] = settings.Optimizer;
+        info["learning_rate"] = lr.ToString("R", CultureInfo.InvariantCulture);
+        info["batch_size"] = options.BatchSize.ToString(CultureInfo.InvariantCulture);
+        info["epochs_run"] = history.Epochs.Count.ToString(CultureInfo.InvariantCulture);
+        info["best_epoch"] = (history.BestEpoch + 1).ToString(CultureInfo.InvariantCulture);
+        info["rows"] = $"{split.Train.Length} train, {split.Validation.Length} validation, {split.Test.Length} test";
+        foreach (var (name, value) in report.Values()) info["test_" + name] = value.ToString("R", CultureInfo.InvariantCulture);
+        return new TrainingRun(model, history, report, split, DateTime.UtcNow - started);
+    }
+
+    /// <summary>The given rows as standardised tensors; regression targets standardised, classes one-hot.</summary>
+    public static TensorDataset ToDataset(TrainedModel model, TabularData data, int[] rows)
+    {
+        var x = model.PrepareInputs(data.Features.SelectRows(rows));
+        Tensor y = data.Task switch
+        {
+            TaskKind.Regression => Tensor.FromArray(rows.Select(i => (data.Targets![i] - model.TargetMean) / model.TargetScale).ToArray(), [rows.Length, 1], model.DType),
+            TaskKind.Binary => Tensor.FromArray(rows.Select(i => (double)data.ClassIndices![i]).ToArray(), [rows.Length, 1], model.DType),
+            _ => Losses.OneHot(rows.Select(i => data.ClassIndices![i]).ToArray(), model.ClassCount, model.DType),
+        };
+        return new TensorDataset(x, y);
+    }
+}
