@@ -12,5 +12,7 @@ internal static class CommandCatalog
         yield return ModelCommands.Predict();
         yield return ModelCommands.Inspect();
         yield return DemoCommand.Create();
+        yield return GradCommand.Create();
+        yield return ModesCommand.Create();
     }
 }
