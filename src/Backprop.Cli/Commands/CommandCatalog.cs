@@ -14,5 +14,6 @@ internal static class CommandCatalog
         yield return DemoCommand.Create();
         yield return GradCommand.Create();
         yield return ModesCommand.Create();
+        yield return ExplainCommand.Create();
     }
 }

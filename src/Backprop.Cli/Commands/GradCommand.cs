@@ -104,7 +104,7 @@ internal static class GradCommand
         return command;
     }
 
-    private static void LoadWeights(string path, (string Name, Tensor Parameter)[] named)
+    internal static void LoadWeights(string path, (string Name, Tensor Parameter)[] named)
     {
         var file = SafeTensors.Read(path);
         string fileName = Path.GetFileName(path);

@@ -1,0 +1,159 @@
+using System.CommandLine;
+using Backprop.Data;
+using Backprop.Explain;
+using Backprop.Nn;
+using Backprop.Training;
+
+namespace Backprop.Cli.Commands;
+
+/// <summary>
+/// The forward and backward pass of a network on chosen rows, step by step, in the notation of the
+/// course, with every number checked against the engine and against finite differences.
+/// </summary>
+internal static class ExplainCommand
+{
+    public static Command Create()
+    {
+        var files = new Argument<FileInfo[]>("MODEL_OR_DATA")
+        {
+            Description = "Either a model from 'backprop train' followed by DATA.csv (the model's own preprocessing applies), " +
+                "or just DATA.csv with the network options below (features used as given, like 'backprop grad').",
+            Arity = new ArgumentArity(1, 2),
+        };
+        var target = CliOptions.Target(required: false);
+        target.Description = "Target column (default with a model: the one it was trained on).";
+        var rows = new Option<string>("--rows") { Description = "Row indices (0-based, after the header) forming the mini-batch, e.g. 0 or 0,1,2.", DefaultValueFactory = _ => "0,1" };
+        var layout = new Option<string>("--layout") { Description = "columns: the course notation (examples as columns, z = W a + b); rows: the code notation (examples as rows, z = a Wᵀ + b).", DefaultValueFactory = _ => "columns" };
+        var format = new Option<string>("--format") { Description = "text (terminal), markdown (LaTeX maths), html (self-contained page with MathML) or json.", DefaultValueFactory = _ => "text" };
+        var output = new Option<FileInfo?>("--out", "-o") { Description = "Write the explanation to this file instead of stdout." };
+        var hidden = CliOptions.Hidden();
+        hidden.DefaultValueFactory = _ => "3";
+        var activation = CliOptions.Activation();
+        var task = CliOptions.Task();
+        var weights = new Option<FileInfo?>("--weights") { Description = "Weights (.safetensors, PyTorch nn.Sequential names) for the network options; default: seeded initialisation." };
+        var dtype = CliOptions.DType();
+        dtype.DefaultValueFactory = _ => "float64";
+        var seed = CliOptions.Seed();
+        var command = new Command("explain", "Show the forward and backward pass on chosen rows step by step: formulas, shapes, numbers, and a check of each.\n" +
+            "Examples: backprop explain data/breast-cancer.csv --target diagnosis --hidden 3 --rows 0,1\n" +
+            "          backprop explain model.safetensors data/iris.csv --format html --out explain.html")
+        { files, target, rows, layout, format, output, hidden, activation, task, weights, dtype, seed };
+        command.SetAction(parse =>
+        {
+            var given = parse.GetValue(files)!;
+            string fmt = parse.GetValue(format)!.ToLowerInvariant();
+            if (fmt is not ("text" or "markdown" or "html" or "json")) throw new CliUsageException($"--format: '{fmt}' is not a format; use text, markdown, html or json.");
+            var lay = parse.GetValue(layout)!.ToLowerInvariant() switch
+            {
+                "columns" => ExplainLayout.Columns,
+                "rows" => ExplainLayout.Rows,
+                var other => throw new CliUsageException($"--layout: '{other}' is not a layout; use columns or rows."),
+            };
+            var dt = DTypeExtensions.Parse(parse.GetValue(dtype)!);
+            string dataPath = CliOptions.RequireFile(given[^1]);
+            int[] chosen = ParseRows(parse.GetValue(rows)!);
+
+            Sequential network;
+            TaskKind kind;
+            Tensor inputs, targets;
+            string source;
+            if (given.Length == 2)
+            {
+                var model = ModelFile.Load(CliOptions.RequireFile(given[0]));
+                var table = TabularData.Load(dataPath, parse.GetValue(target) ?? model.TargetName, model.Task);
+                CheckRows(chosen, table.Rows, dataPath);
+                var features = table.Features.SelectRows(chosen);
+                network = model.Network;
+                kind = model.Task;
+                inputs = model.PrepareInputs(features).To(dt);
+                targets = Targets(table, chosen, kind, model, dt);
+                source = $"{Path.GetFileName(given[0].FullName)} on {Path.GetFileName(dataPath)}, rows {string.Join(", ", chosen)} (standardised as in training)";
+            }
+            else
+            {
+                var targetName = parse.GetValue(target) ?? throw new CliUsageException("--target is required when no model is given: name the column to predict.");
+                var table = TabularData.Load(dataPath, targetName, CliOptions.ParseTask(parse.GetValue(task)));
+                CheckRows(chosen, table.Rows, dataPath);
+                kind = table.Task;
+                network = Mlp.Create(table.Features.Columns, CliOptions.ParseHidden(parse.GetValue(hidden)!), TaskHead.Outputs(kind, table.Labels?.Count ?? 0),
+                    ActivationExtensions.Parse(parse.GetValue(activation)!), Init.Auto, new Rng(parse.GetValue(seed)), dt);
+                if (parse.GetValue(weights) is { } w) GradCommand.LoadWeights(CliOptions.RequireFile(w), network.NamedParameters().ToArray());
+                inputs = Tensor.FromArray(table.Features.SelectRows(chosen).Values, [chosen.Length, table.Features.Columns], dt);
+                targets = Targets(table, chosen, kind, null, dt);
+                source = $"{Path.GetFileName(dataPath)}, rows {string.Join(", ", chosen)} (features as given)";
+            }
+
+            var layers = new List<ExplainLayer>();
+            var modules = network.Layers;
+            for (int i = 0; i < modules.Count; i++)
+            {
+                if (modules[i] is not Linear linear) continue;
+                string act = i + 1 < modules.Count && modules[i + 1] is not Linear ? ActivationName(modules[i + 1]) : "identity";
+                double slope = i + 1 < modules.Count && modules[i + 1] is LeakyReLU lr ? lr.NegativeSlope : 0.01;
+                layers.Add(new ExplainLayer(linear.Weight.Detach().To(dt), (linear.Bias ?? Tensor.Zeros([linear.OutFeatures], dt)).Detach().To(dt), act, slope));
+            }
+            var explainTask = kind switch { TaskKind.Binary => ExplainTask.Binary, TaskKind.Multiclass => ExplainTask.Multiclass, _ => ExplainTask.Regression };
+            var explanation = Explainer.Explain(layers, explainTask, inputs, targets, new ExplainOptions { Layout = lay, DType = dt, Source = source });
+            string text = fmt switch
+            {
+                "markdown" => explanation.ToMarkdown(),
+                "html" => explanation.ToHtml(),
+                "json" => explanation.ToJson(indented: true),
+                _ => explanation.ToText(ansiColour: parse.GetValue(output) is null && !Console.IsOutputRedirected && parse.InvocationConfiguration.Output == Console.Out),
+            };
+            if (parse.GetValue(output) is { } file)
+            {
+                File.WriteAllText(file.FullName, text);
+                parse.InvocationConfiguration.Error.WriteLine($"explanation written to {file.FullName} ({explanation.CheckSummary})");
+            }
+            else parse.InvocationConfiguration.Output.Write(text);
+            return explanation.AllPassed ? 0 : 2;
+        });
+        return command;
+    }
+
+    private static string ActivationName(Module module) => module switch
+    {
+        ReLU => "relu",
+        LeakyReLU => "leaky_relu",
+        Tanh => "tanh",
+        Sigmoid => "sigmoid",
+        Softplus => "softplus",
+        _ => "identity",
+    };
+
+    private static Tensor Targets(TabularData table, int[] rows, TaskKind kind, TrainedModel? model, DType dt) => kind switch
+    {
+        // A trained regression model learned standardised targets; explain the loss it was trained on.
+        TaskKind.Regression => Tensor.FromArray(rows.Select(i => model is null ? table.Targets![i] : (table.Targets![i] - model.TargetMean) / model.TargetScale).ToArray(), [rows.Length], dt),
+        _ => Tensor.FromArray(rows.Select(i => (double)ClassOf(table, i, model)).ToArray(), [rows.Length], dt),
+    };
+
+    private static int ClassOf(TabularData table, int row, TrainedModel? model)
+    {
+        if (model is null) return table.ClassIndices![row];
+        var label = table.RawTargets[row];
+        int index = model.ClassLabels.ToList().IndexOf(label);
+        return index >= 0 ? index : throw new DataException($"Row {row}: label '{label}' is not one the model knows ({string.Join(", ", model.ClassLabels)}).");
+    }
+
+    private static int[] ParseRows(string text)
+    {
+        try
+        {
+            var rows = text.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries).Select(r => int.Parse(r, System.Globalization.CultureInfo.InvariantCulture)).ToArray();
+            if (rows.Length == 0 || rows.Any(r => r < 0)) throw new FormatException();
+            return rows;
+        }
+        catch (Exception e) when (e is FormatException or OverflowException)
+        {
+            throw new CliUsageException($"--rows: '{text}' is not a list of row indices; use e.g. 0 or 0,1,2.");
+        }
+    }
+
+    private static void CheckRows(int[] rows, int count, string path)
+    {
+        foreach (var r in rows)
+            if (r >= count) throw new CliUsageException($"--rows: row {r} is past the end of {Path.GetFileName(path)}, which has {count} data rows (0 to {count - 1}).");
+    }
+}
