@@ -125,7 +125,8 @@ internal static class ModelCommands
     {
         var model = ModelArgument();
         var json = CliOptions.Json();
-        var command = new Command("inspect", "Show a saved model: architecture, parameter count, task, features, classes and how it was trained.") { model, json };
+        var command = new Command("inspect", "Show a saved model: architecture, parameter count, task, features, classes and how it was trained.\n" +
+            "Example: backprop inspect model.safetensors") { model, json };
         command.SetAction(parse =>
         {
             var path = CliOptions.RequireFile(parse.GetRequiredValue(model));

@@ -1,0 +1,119 @@
+using System.Text.Json;
+
+namespace Backprop.Tests.Cli;
+
+public class CliCommandTests
+{
+    [Theory]
+    [InlineData("train")]
+    [InlineData("evaluate")]
+    [InlineData("predict")]
+    [InlineData("inspect")]
+    [InlineData("demo")]
+    [InlineData("grad")]
+    [InlineData("modes")]
+    [InlineData("explain")]
+    public void EveryCommandHasHelp(string command)
+    {
+        var r = CliRunner.Run(command, "--help");
+        Assert.Equal(0, r.ExitCode);
+        Assert.Contains("Usage:", r.Output);
+        Assert.Contains("Example", r.Output);
+    }
+
+    [Fact]
+    public void TrainJsonThenPredictInANewProcessGivesTheSameOutputsBitForBit()
+    {
+        var dir = CliRunner.TempDir();
+        var model = Path.Combine(dir, "iris.safetensors");
+        var train = CliRunner.Run("train", CliRunner.DataFile("iris.csv"), "--target", "species", "--epochs", "60", "--json", "--out", model, "--plot", Path.Combine(dir, "curves.svg"));
+        Assert.True(train.ExitCode == 0, train.Error);
+        using var json = JsonDocument.Parse(train.Output);
+        Assert.Equal("multiclass", json.RootElement.GetProperty("task").GetString());
+        Assert.InRange(json.RootElement.GetProperty("test").GetProperty("accuracy").GetDouble(), 0.8, 1.0);
+        Assert.Contains("<svg", File.ReadAllText(Path.Combine(dir, "curves.svg")));
+
+        var inProcess = CliRunner.Run("predict", model, CliRunner.DataFile("iris.csv"));
+        var separate = CliRunner.RunProcess("predict", model, CliRunner.DataFile("iris.csv"));
+        Assert.Equal(0, separate.ExitCode);
+        Assert.Equal(inProcess.Output, separate.Output);
+        Assert.StartsWith("prediction,p_setosa,p_versicolor,p_virginica", inProcess.Output);
+        Assert.Equal(151, inProcess.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries).Length);
+    }
+
+    [Fact]
+    public void RegressionJsonHasTheRegressionMetrics()
+    {
+        var dir = CliRunner.TempDir();
+        var r = CliRunner.Run("train", CliRunner.DataFile("diabetes.csv"), "--target", "progression", "--epochs", "20", "--json", "--out", Path.Combine(dir, "m.safetensors"));
+        Assert.True(r.ExitCode == 0, r.Error);
+        var test = JsonDocument.Parse(r.Output).RootElement.GetProperty("test");
+        foreach (var key in new[] { "loss", "rmse", "mae", "r2" }) Assert.True(test.TryGetProperty(key, out _), key);
+    }
+
+    [Fact]
+    public void EvaluateAndInspectReadASavedModel()
+    {
+        var dir = CliRunner.TempDir();
+        var model = Path.Combine(dir, "bc.safetensors");
+        Assert.Equal(0, CliRunner.Run("train", CliRunner.DataFile("breast-cancer.csv"), "--target", "diagnosis", "--epochs", "30", "--json", "--out", model).ExitCode);
+        var eval = CliRunner.Run("evaluate", model, CliRunner.DataFile("breast-cancer.csv"), "--json");
+        Assert.Equal(0, eval.ExitCode);
+        var test = JsonDocument.Parse(eval.Output).RootElement.GetProperty("test");
+        Assert.True(test.GetProperty("accuracy").GetDouble() > 0.9);
+        Assert.Equal(2, test.GetProperty("confusion_matrix").GetProperty("counts").GetArrayLength());
+        var inspect = CliRunner.Run("inspect", model);
+        Assert.Equal(0, inspect.ExitCode);
+        Assert.Contains("30-32-1", inspect.Output);
+        Assert.Contains("0.weight", inspect.Output);
+        Assert.Contains("(32, 30)", inspect.Output);
+    }
+
+    [Fact]
+    public void GradModesAgreeAndWriteSafetensors()
+    {
+        var dir = CliRunner.TempDir();
+        string Grad(string mode)
+        {
+            var path = Path.Combine(dir, mode + ".safetensors");
+            var r = CliRunner.Run("grad", CliRunner.DataFile("iris.csv"), "--target", "species", "--hidden", "4", "--dtype", "float64", "--mode", mode, "--out", path);
+            Assert.True(r.ExitCode == 0, r.Error);
+            return path;
+        }
+        var reverse = Backprop.Serialization.SafeTensors.Read(Grad("reverse"));
+        var forward = Backprop.Serialization.SafeTensors.Read(Grad("forward"));
+        Assert.Equal(new[] { "0.bias", "0.weight", "2.bias", "2.weight" }, reverse.Tensors.Select(t => t.Name).Order().ToArray());
+        foreach (var t in reverse.Tensors)
+        {
+            var a = t.ToDoubleArray();
+            var b = forward[t.Name].ToDoubleArray();
+            for (int i = 0; i < a.Length; i++) Assert.Equal(a[i], b[i], 1e-10 * (1 + Math.Abs(a[i])));
+        }
+    }
+
+    [Fact]
+    public void DemoDrawsItsBoundary()
+    {
+        var dir = CliRunner.TempDir();
+        var png = Path.Combine(dir, "demo.png");
+        var r = CliRunner.Run("demo", "--epochs", "40", "--plot", png);
+        Assert.True(r.ExitCode == 0, r.Error);
+        Assert.Contains("test accuracy", r.Output);
+        var bytes = File.ReadAllBytes(png);
+        Assert.Equal(new byte[] { 0x89, (byte)'P', (byte)'N', (byte)'G' }, bytes[..4]);
+    }
+
+    [Fact]
+    public void ExplainJsonMatchesTheSchemaAndPasses()
+    {
+        var r = CliRunner.Run("explain", CliRunner.DataFile("breast-cancer.csv"), "--target", "diagnosis", "--hidden", "3", "--rows", "0,1,2", "--format", "json");
+        Assert.True(r.ExitCode == 0, r.Error);
+        var root = JsonDocument.Parse(r.Output).RootElement;
+        var names = root.GetProperty("backward").EnumerateArray().Select(s => s.GetProperty("name").GetString()).ToArray();
+        Assert.Contains("delta[2]", names);
+        Assert.Contains("dW[1]", names);
+        var dW1 = root.GetProperty("backward").EnumerateArray().First(s => s.GetProperty("name").GetString() == "dW[1]");
+        Assert.Equal(3, dW1.GetProperty("values").GetArrayLength());          // (out, in) = (3, 30)
+        Assert.Equal(30, dW1.GetProperty("values")[0].GetArrayLength());
+    }
+}
