@@ -63,7 +63,7 @@ public sealed class TabularData
     {
         int targetIndex = table.IndexOf(target);
         if (targetIndex < 0)
-            throw new DataException(MissingColumnMessage(table, target, "as the target"));
+            throw new DataException(MissingColumnMessage(table, target, " to use as the target"));
 
         string targetName = table.Columns[targetIndex];
         int rows = table.Rows.Count;
@@ -125,7 +125,7 @@ public sealed class TabularData
             if (indices[f] < 0) missing.Add(featureNames[f]);
         }
         if (missing.Count == 1)
-            throw new DataException(MissingColumnMessage(table, missing[0], "that the model was trained on"));
+            throw new DataException(MissingColumnMessage(table, missing[0], " (a feature the model was trained on)"));
         if (missing.Count > 1)
             throw new DataException(
                 $"{table.Source} lacks {missing.Count} feature columns that the model was trained on: {Preview(missing)}; the file needs every feature column, named as in training. Its columns are: {Preview(table.Columns)}.");
@@ -172,7 +172,7 @@ public sealed class TabularData
     {
         var close = ColumnNames.Suggest(name, table.Columns);
         string suggestion = close.Count > 0 ? $" Did you mean {string.Join(" or ", close.Select(c => $"'{c}'"))}?" : "";
-        return $"{table.Source} has no column '{name}' {purpose}.{suggestion} Its columns are: {Preview(table.Columns)}.";
+        return $"{table.Source} has no column '{name}'{purpose}.{suggestion} Its columns are: {Preview(table.Columns)}.";
     }
 
     private static string Preview(IReadOnlyList<string> names, int max = 40)
