@@ -18,10 +18,10 @@ internal static class TrainCommand
         var activation = CliOptions.Activation();
         var task = CliOptions.Task();
         var optimizer = new Option<string>("--optimizer") { Description = $"One of {string.Join(", ", OptimizerFactory.Names)}. rk4 and dopri5 integrate the gradient flow on the full batch.", DefaultValueFactory = _ => "adam" };
-        var lr = new Option<double?>("--lr") { Description = "Learning rate (for rk4/dopri5: the integration step). Default depends on the optimizer: adam 0.003, sgd 0.05 (momentum 0.9), rmsprop 0.001, rk4/dopri5 0.5." };
-        var epochs = new Option<int>("--epochs") { Description = "Maximum number of passes over the training rows.", DefaultValueFactory = _ => 300 };
+        var lr = new Option<double?>("--lr") { Description = "Learning rate (for rk4/dopri5: the integration step). Default depends on the optimizer: adam 0.001, sgd 0.05 (momentum 0.9), rmsprop 0.001, rk4/dopri5 0.5." };
+        var epochs = new Option<int>("--epochs") { Description = "Maximum number of passes over the training rows.", DefaultValueFactory = _ => 500 };
         var batch = new Option<int>("--batch-size") { Description = "Rows per mini-batch.", DefaultValueFactory = _ => 32 };
-        var patience = new Option<int>("--patience") { Description = "Stop after this many epochs without a better validation loss, keeping the best weights; 0 trains every epoch.", DefaultValueFactory = _ => 30 };
+        var patience = new Option<int>("--patience") { Description = "Stop after this many epochs without a better validation loss, keeping the best weights; 0 trains every epoch.", DefaultValueFactory = _ => 50 };
         var weightDecay = new Option<double>("--weight-decay") { Description = "L2 penalty (decoupled for adamw).", DefaultValueFactory = _ => 0.0 };
         var tolerance = new Option<double>("--tolerance") { Description = "dopri5 relative error tolerance per step.", DefaultValueFactory = _ => 1e-3 };
         var seed = CliOptions.Seed();
@@ -30,12 +30,13 @@ internal static class TrainCommand
         var dtype = CliOptions.DType();
         var output = new Option<FileInfo>("--out", "-o") { Description = "Where to save the model (.safetensors).", DefaultValueFactory = _ => new FileInfo("model.safetensors") };
         var plot = new Option<FileInfo?>("--plot") { Description = "Also draw the training and validation curves to this .png or .svg file." };
+        var refit = new Option<bool>("--refit") { Description = "After early stopping picks the epoch count, retrain that long on training + validation rows (--refit false to keep the early-stopped weights).", DefaultValueFactory = _ => true };
         var json = CliOptions.Json();
 
         var command = new Command("train", "Train a network on a CSV file: shows progress, prints test metrics, saves the model.\n" +
             "Example: backprop train data/breast-cancer.csv --target diagnosis --hidden 32 --plot curves.png")
         {
-            data, target, hidden, activation, task, optimizer, lr, epochs, batch, patience, weightDecay, tolerance, seed, testSplit, valSplit, dtype, output, plot, json,
+            data, target, hidden, activation, task, optimizer, lr, epochs, batch, patience, weightDecay, tolerance, seed, testSplit, valSplit, dtype, refit, output, plot, json,
         };
         command.SetAction(parse =>
         {
@@ -54,6 +55,7 @@ internal static class TrainCommand
                 TestFraction = parse.GetValue(testSplit),
                 ValidationFraction = parse.GetValue(valSplit),
                 DType = DTypeExtensions.Parse(parse.GetValue(dtype)!),
+                Refit = parse.GetValue(refit),
                 Training = new TrainingOptions
                 {
                     Epochs = parse.GetValue(epochs),

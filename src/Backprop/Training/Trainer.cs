@@ -6,10 +6,10 @@ namespace Backprop.Training;
 /// <summary>Settings of a training run; the defaults train the shipped data sets well.</summary>
 public sealed record TrainingOptions
 {
-    public int Epochs { get; init; } = 300;
+    public int Epochs { get; init; } = 500;
     public int BatchSize { get; init; } = 32;
     /// <summary>Epochs without a better validation loss before stopping; 0 trains all epochs.</summary>
-    public int Patience { get; init; } = 30;
+    public int Patience { get; init; } = 50;
     public ulong Seed { get; init; }
 
     public void Validate()
@@ -83,7 +83,7 @@ public sealed class Trainer
         if (train.Count == 0) throw new BackpropException("The training set is empty.");
         if (validation.Count == 0) throw new BackpropException("The validation set is empty; give more rows or a larger validation fraction.");
         var order = new int[train.Count];
-        for (; _nextEpoch < _options.Epochs; _nextEpoch++)
+        while (_nextEpoch < _options.Epochs)
         {
             for (int i = 0; i < order.Length; i++) order[i] = i;
             _rng.Shuffle(order.AsSpan());
@@ -126,11 +126,12 @@ public sealed class Trainer
             var metrics = new EpochMetrics(_nextEpoch + 1, lossSum / seen, valLoss, valScore, _optimizer.LearningRate, improved);
             History.Epochs.Add(metrics);
             _scheduler?.Step();
+            // The epoch is complete before the callback runs, so a checkpoint taken there resumes at the next one.
+            _nextEpoch++;
             onEpoch?.Invoke(metrics);
             if (_options.Patience > 0 && _epochsWithoutImprovement >= _options.Patience)
             {
                 History.StoppedEarly = true;
-                _nextEpoch++;
                 break;
             }
         }
