@@ -99,6 +99,7 @@ internal static class TrainCommand
                     ["epochs"] = run.History.Epochs.Count,
                     ["best_epoch"] = run.History.BestEpoch + 1,
                     ["stopped_early"] = run.History.StoppedEarly,
+                    ["refit"] = run.Model.TrainingInfo.GetValueOrDefault("refit", "no"),
                     ["cancelled"] = run.History.Cancelled,
                     ["seconds"] = Math.Round(run.Duration.TotalSeconds, 3),
                     ["test"] = Reports.ToJson(run.Test),
@@ -113,6 +114,7 @@ internal static class TrainCommand
                 console.MarkupLine($"[bold]{Markup.Escape(Architecture(run.Model))}[/] network, {run.Model.Network.ParameterCount} parameters, task {run.Model.Task.ToString().ToLowerInvariant()}");
                 console.MarkupLine($"rows: {run.Model.TrainingInfo["rows"]}; {run.History.Epochs.Count} epochs in {run.Duration.TotalSeconds:F1} s, best epoch {run.History.BestEpoch + 1}" +
                     (run.History.StoppedEarly ? " (stopped early)" : "") + (run.History.Cancelled ? " (interrupted)" : ""));
+                if (run.Model.TrainingInfo.GetValueOrDefault("refit", "no") != "no") console.MarkupLine($"then refit {Markup.Escape(run.Model.TrainingInfo["refit"])}");
                 Reports.Write(console, "Test metrics", run.Test);
                 console.MarkupLine($"model saved to [green]{Markup.Escape(outPath)}[/]" + (plotFile is null ? "" : $", curves to [green]{Markup.Escape(plotFile.FullName)}[/]"));
             }
