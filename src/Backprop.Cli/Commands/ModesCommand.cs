@@ -29,7 +29,10 @@ internal static class ModesCommand
             int n0 = parse.GetValue(inputs), m = parse.GetValue(batch), r = parse.GetValue(repeats);
             if (n0 < 1 || m < 1 || r < 1) throw new CliUsageException("--inputs, --batch-size and --repeats must be at least 1.");
             var sizes = CliOptions.ParseHidden(parse.GetValue(widths)!);
+            if (sizes.Length < 2) throw new CliUsageException("--widths: give at least two widths, e.g. 4,8,16, so growth can be measured.");
             var err = Consoles.For(parse.InvocationConfiguration.Error, true);
+            // An untimed first run, so the JIT's first compilations do not land in the smallest network's numbers.
+            ModeCostMeasurement.Measure([n0, sizes[0], sizes[0], 1], m, MlpLoss.MeanSquaredError, 1, seed: 1);
             var reports = new List<ModeCostReport>();
             foreach (int w in sizes)
             {
