@@ -36,7 +36,8 @@ internal static class Plots
         if (rightLabel is not null) plot.Axes.Right.Label.Text = rightLabel;
         if (logX) plot.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericAutomatic { LabelFormatter = v => FormatPower(v) };
         if (logY) plot.Axes.Left.TickGenerator = new ScottPlot.TickGenerators.NumericAutomatic { LabelFormatter = v => FormatPower(v) };
-        plot.ShowLegend(Alignment.UpperRight);
+        // Cost curves rise to the upper right; keep the legend out of their way.
+        plot.ShowLegend(logY ? Alignment.LowerRight : Alignment.UpperRight);
         Save(plot, path, 800, 500);
     }
 
