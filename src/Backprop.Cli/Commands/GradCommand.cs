@@ -119,9 +119,7 @@ internal static class GradCommand
                 throw new ModelFileException($"{fileName}: no tensor '{name}'; this network needs {expected}.");
             if (!entry.Shape.SequenceEqual(parameter.Shape.ToArray()))
                 throw new ModelFileException($"{fileName}: '{name}' has shape {ShapeUtil.Format(entry.Shape.ToArray())} but this network needs {ShapeUtil.Format(parameter.Dims)}. Check --hidden and the data's columns.");
-            parameter.CopyFrom(parameter.DType == DType.Float32
-                ? Tensor.FromArray(entry.ToFloatArray(), parameter.Shape.ToArray())
-                : Tensor.FromArray(entry.ToDoubleArray(), parameter.Shape.ToArray()));
+            parameter.CopyFrom(ModelFile.ToTensor(entry, parameter.DType));
         }
     }
 }

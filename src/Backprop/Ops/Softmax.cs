@@ -16,10 +16,7 @@ internal sealed class SoftmaxOp(int axis) : Op
 
     public override Tensor Forward(Tensor[] x)
     {
-        var lse = TensorOps.NewOutput(ShapeUtil.ReducedShape(x[0].Dims, axis, keepDims: true), x[0].DType);
-        Reduce.LogSumExpAxis(x[0], axis, lse);
-        var y = TensorOps.NewOutput(x[0].Dims, x[0].DType);
-        Elementwise.Binary<SubtractOperator>(x[0], lse, y);
+        var y = LogSoftmaxOp.Compute(x[0], axis);
         Elementwise.Unary<ExpOperator>(y, y);
         return y;
     }
@@ -46,12 +43,15 @@ internal sealed class LogSoftmaxOp(int axis) : Op
     public override bool VjpReadsInputs => false;
     public override bool VjpReadsOutput => true;
 
-    public override Tensor Forward(Tensor[] x)
+    public override Tensor Forward(Tensor[] x) => Compute(x[0], axis);
+
+    /// <summary>x − logsumexp(x) along the axis, on plain values: also softmax's first step.</summary>
+    internal static Tensor Compute(Tensor x, int axis)
     {
-        var lse = TensorOps.NewOutput(ShapeUtil.ReducedShape(x[0].Dims, axis, keepDims: true), x[0].DType);
-        Reduce.LogSumExpAxis(x[0], axis, lse);
-        var y = TensorOps.NewOutput(x[0].Dims, x[0].DType);
-        Elementwise.Binary<SubtractOperator>(x[0], lse, y);
+        var lse = TensorOps.NewOutput(ShapeUtil.ReducedShape(x.Dims, axis, keepDims: true), x.DType);
+        Reduce.LogSumExpAxis(x, axis, lse);
+        var y = TensorOps.NewOutput(x.Dims, x.DType);
+        Elementwise.Binary<SubtractOperator>(x, lse, y);
         return y;
     }
 

@@ -44,6 +44,12 @@ public static class ModelFile
         SafeTensors.Write(path, tensors, meta);
     }
 
+    /// <summary>A file's tensor as a plain tensor of <paramref name="dtype"/> (its own dtype when null).</summary>
+    internal static Tensor ToTensor(TensorEntry entry, DType? dtype = null) =>
+        (dtype ?? entry.DType) == DType.Float32
+            ? Tensor.FromArray(entry.ToFloatArray(), entry.Shape.ToArray())
+            : Tensor.FromArray(entry.ToDoubleArray(), entry.Shape.ToArray());
+
     internal static TensorEntry ToEntry(string name, Tensor t) =>
         t.DType == DType.Float32 ? new TensorEntry(name, t.Detach().ToFloatArray(), t.Shape.ToArray()) : new TensorEntry(name, t.Detach().ToDoubleArray(), t.Shape.ToArray());
 
@@ -93,8 +99,7 @@ public static class ModelFile
                         throw new ModelFileException($"{name}: the weights '{pname}' of shape {ShapeUtil.Format(parameter.Dims)} are missing.");
                     if (!entry.Shape.SequenceEqual(parameter.Shape.ToArray()))
                         throw new ModelFileException($"{name}: '{pname}' has shape {ShapeUtil.Format(entry.Shape.ToArray())} but the architecture needs {ShapeUtil.Format(parameter.Dims)}.");
-                    var values = dtype == DType.Float32 ? Tensor.FromArray(entry.ToFloatArray(), parameter.Shape.ToArray()) : Tensor.FromArray(entry.ToDoubleArray(), parameter.Shape.ToArray());
-                    parameter.CopyFrom(values);
+                    parameter.CopyFrom(ToTensor(entry, dtype));
                 }
             }
             return new TrainedModel
@@ -127,9 +132,7 @@ public static class ModelFile
     public static void LoadCheckpoint(Trainer trainer, string path)
     {
         var file = SafeTensors.Read(path);
-        var state = file.Tensors.ToDictionary(t => t.Name,
-            t => t.DType == DType.Float32 ? Tensor.FromArray(t.ToFloatArray(), t.Shape.ToArray()) : Tensor.FromArray(t.ToDoubleArray(), t.Shape.ToArray()),
-            StringComparer.Ordinal);
+        var state = file.Tensors.ToDictionary(t => t.Name, t => ToTensor(t), StringComparer.Ordinal);
         trainer.RestoreCheckpoint(state);
     }
 }
