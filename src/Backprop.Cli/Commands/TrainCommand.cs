@@ -157,7 +157,7 @@ internal static class TrainCommand
                     bar.Description = string.Create(CultureInfo.InvariantCulture,
                         $"epoch {m.Epoch,4}  loss {m.TrainLoss:F4}  val {m.ValidationLoss:F4}  {ScoreName(table.Task)} {m.ValidationScore:F3}");
                 }, token);
-                bar.Value = total;
+                if (!run.History.Cancelled) bar.Value = total;
             });
         return run!;
     }
