@@ -24,7 +24,12 @@ internal static class ExplainCommand
         target.Description = "Target column (default with a model: the one it was trained on).";
         var rows = new Option<string>("--rows") { Description = "Row indices (0-based, after the header) forming the mini-batch, e.g. 0 or 0,1,2.", DefaultValueFactory = _ => "0,1" };
         var layout = new Option<string>("--layout") { Description = "columns: the course notation (examples as columns, z = W a + b); rows: the code notation (examples as rows, z = a Wᵀ + b).", DefaultValueFactory = _ => "columns" };
-        var format = new Option<string>("--format") { Description = "text (terminal), markdown (LaTeX maths), html (self-contained page with MathML) or json.", DefaultValueFactory = _ => "text" };
+        var format = new Option<string>("--format")
+        {
+            Description = "text (terminal), markdown (LaTeX maths), html (self-contained page with MathML) or json; " +
+                "or the loss's computation graph op by op: trace (each node's VJP, in reverse topological order), dot (Graphviz) or mermaid.",
+            DefaultValueFactory = _ => "text",
+        };
         var output = new Option<FileInfo?>("--out", "-o") { Description = "Write the explanation to this file instead of stdout." };
         var hidden = CliOptions.Hidden();
         hidden.DefaultValueFactory = _ => "3";
@@ -42,7 +47,8 @@ internal static class ExplainCommand
         {
             var given = parse.GetValue(files)!;
             string fmt = parse.GetValue(format)!.ToLowerInvariant();
-            if (fmt is not ("text" or "markdown" or "html" or "json")) throw new CliUsageException($"--format: '{fmt}' is not a format; use text, markdown, html or json.");
+            if (fmt is not ("text" or "markdown" or "html" or "json" or "trace" or "dot" or "mermaid"))
+                throw new CliUsageException($"--format: '{fmt}' is not a format; use text, markdown, html, json, trace, dot or mermaid.");
             var lay = parse.GetValue(layout)!.ToLowerInvariant() switch
             {
                 "columns" => ExplainLayout.Columns,
@@ -83,6 +89,13 @@ internal static class ExplainCommand
                 source = $"{Path.GetFileName(dataPath)}, rows {string.Join(", ", chosen)} (features as given)";
             }
 
+            if (fmt is "trace" or "dot" or "mermaid")
+            {
+                var graph = GraphOfLoss(network, kind, inputs, targets, dt);
+                Emit(parse, fmt == "dot" ? GraphExport.ToDot(graph) : fmt == "mermaid" ? GraphExport.ToMermaid(graph) : graph.ToText(), $"{graph.Nodes.Count} nodes");
+                return 0;
+            }
+
             var layers = new List<ExplainLayer>();
             var modules = network.Layers;
             for (int i = 0; i < modules.Count; i++)
@@ -101,15 +114,32 @@ internal static class ExplainCommand
                 "json" => explanation.ToJson(indented: true),
                 _ => explanation.ToText(ansiColour: parse.GetValue(output) is null && !Console.IsOutputRedirected && parse.InvocationConfiguration.Output == Console.Out),
             };
-            if (parse.GetValue(output) is { } file)
-            {
-                File.WriteAllText(file.FullName, text);
-                parse.InvocationConfiguration.Error.WriteLine($"explanation written to {file.FullName} ({explanation.CheckSummary})");
-            }
-            else parse.InvocationConfiguration.Output.Write(text);
+            Emit(parse, text, explanation.CheckSummary);
             return explanation.AllPassed ? 0 : 2;
         });
         return command;
+    }
+
+    private static void Emit(System.CommandLine.ParseResult parse, string text, string summary)
+    {
+        if (parse.GetValue<FileInfo?>("--out") is { } file)
+        {
+            File.WriteAllText(file.FullName, text);
+            parse.InvocationConfiguration.Error.WriteLine($"written to {file.FullName} ({summary})");
+        }
+        else parse.InvocationConfiguration.Output.Write(text);
+    }
+
+    /// <summary>The recorded graph of the mean loss as a function of the parameters, named as in PyTorch.</summary>
+    private static GraphTrace GraphOfLoss(Sequential network, TaskKind kind, Tensor inputs, Tensor targets, DType dt)
+    {
+        int m = inputs.Size(0);
+        var y = kind == TaskKind.Multiclass
+            ? Losses.OneHot(targets.ToDoubleArray().Select(v => (int)v).ToArray(), network.Layers.OfType<Linear>().Last().OutFeatures, dt)
+            : targets.Reshape(m, 1);
+        var named = network.NamedParameters().ToArray();
+        var loss = FunctionalCall.Of(network, inputs, outputs => TaskHead.Loss(kind, outputs, y));
+        return GraphTrace.Explain(loss, named.Select(p => p.Parameter.Detach().To(dt)).ToArray(), named.Select(p => p.Name).ToArray());
     }
 
     private static string ActivationName(Module module) => module switch

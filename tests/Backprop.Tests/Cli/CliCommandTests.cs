@@ -116,4 +116,17 @@ public class CliCommandTests
         Assert.Equal(3, dW1.GetProperty("values").GetArrayLength());          // (out, in) = (3, 30)
         Assert.Equal(30, dW1.GetProperty("values")[0].GetArrayLength());
     }
+
+    [Theory]
+    [InlineData("dot", "digraph")]
+    [InlineData("mermaid", "flowchart")]
+    [InlineData("trace", "reverse topological order")]
+    public void ExplainExportsTheGraphOfTheLoss(string format, string marker)
+    {
+        var r = CliRunner.Run("explain", CliRunner.DataFile("iris.csv"), "--target", "species", "--hidden", "3", "--rows", "0,50", "--format", format);
+        Assert.True(r.ExitCode == 0, r.Error);
+        Assert.Contains(marker, r.Output);
+        Assert.Contains("0.weight", r.Output);
+        Assert.Contains("LogSoftmax", r.Output);
+    }
 }
