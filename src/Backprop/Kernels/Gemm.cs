@@ -118,7 +118,7 @@ public static unsafe partial class Gemm
     /// </summary>
     internal static long ThreadMinWork { get; set; } = 128L * 128 * 128;
 
-    private static void MultiplyCore<T>(bool transA, bool transB, int m, int n, int k,
+    internal static void MultiplyCore<T>(bool transA, bool transB, int m, int n, int k,
         T alpha, ReadOnlySpan<T> a, int lda, ReadOnlySpan<T> b, int ldb, T beta, Span<T> c, int ldc)
         where T : unmanaged, INumber<T>
     {

@@ -80,7 +80,7 @@ public sealed class Sgd : FirstOrderOptimizer
             }
             else d = b;
         }
-        TensorPrimitives.MultiplyAdd(d, T.CreateChecked(-LearningRate), theta, theta);
+        Kernels.Axpy.MultiplyAddInPlace(d, T.CreateChecked(-LearningRate), theta);
     }
 
     /// <summary>"&lt;name&gt;.momentum_buffer" for each parameter whose buffer exists (after its first step).</summary>
