@@ -17,7 +17,7 @@ import time
 
 WORKLOADS = {
     # name: (layers, task, batch size, samples, default timed epochs)
-    "small": ([30, 16, 1], "binary", 32, 569, 200),
+    "small": ([30, 16, 1], "binary", 32, 569, 1000),
     "mid": ([784, 256, 128, 10], "multiclass", 128, 60_000, 1),
     "wide": ([784, 1024, 1024, 10], "multiclass", 256, 20_000, 1),
 }
@@ -94,7 +94,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--workload", choices=["small", "mid", "wide", "all"], default="all")
     parser.add_argument("--threads", type=int, default=1, help="torch.set_num_threads (intra-op threads); default 1")
-    parser.add_argument("--epochs", type=int, default=None, help="timed epochs (default: 200 small, 1 mid/wide)")
+    parser.add_argument("--epochs", type=int, default=None, help="timed epochs (default: 1000 small, 1 mid/wide)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", action="store_true", help="print JSON only")
     args = parser.parse_args()

@@ -30,38 +30,6 @@ internal static class StepQuick
             for (int i = 0; i < n; i++) a();
             return sw.Elapsed.TotalMicroseconds / n;
         }
-        SgdProbe.Run();
         Console.WriteLine($"{w.Name}: gather {Time(() => step.GatherBatch(data, rows)):F3} µs, step {Time(() => step.Step(w.BatchSize)):F3} µs, sgd {Time(() => sgd.Step()):F3} µs");
-    }
-}
-internal static class SgdProbe
-{
-    public static void Run()
-    {
-        var p = new float[480]; var g = new float[480];
-        var sw = System.Diagnostics.Stopwatch.StartNew();
-        for (int i = 0; i < 1_000_000; i++) System.Numerics.Tensors.TensorPrimitives.MultiplyAdd(g, -0.01f, p, p);
-        Console.WriteLine($"MultiplyAdd 480: {sw.Elapsed.TotalMicroseconds / 1e6:F3} µs");
-        sw.Restart();
-        for (int i = 0; i < 1_000_000; i++)
-        {
-            var a = p.AsSpan(); ReadOnlySpan<float> b = g;
-            var lr = new System.Numerics.Vector<float>(-0.01f);
-            int j = 0;
-            for (; j <= a.Length - System.Numerics.Vector<float>.Count; j += System.Numerics.Vector<float>.Count)
-                (new System.Numerics.Vector<float>(b.Slice(j)) * lr + new System.Numerics.Vector<float>(a.Slice(j))).CopyTo(a.Slice(j));
-        }
-        Console.WriteLine($"Vector loop 480: {sw.Elapsed.TotalMicroseconds / 1e6:F3} µs");
-        var rng = new Random(1);
-        var x1 = Enumerable.Range(0, 1000).Select(_ => (float)rng.NextDouble() - 0.5f).ToArray();
-        var y1 = Enumerable.Range(0, 1000).Select(_ => (float)rng.NextDouble() * 3).ToArray();
-        var y2 = (float[])y1.Clone();
-        System.Numerics.Tensors.TensorPrimitives.MultiplyAdd(x1, -0.0137f, y1, y1);
-        Backprop.Kernels.Axpy.MultiplyAddInPlace<float>(x1, -0.0137f, y2);
-        Console.WriteLine($"bit-identical: {y1.AsSpan().SequenceEqual(y2)}");
-        var q = new float[16]; var h = new float[16];
-        sw.Restart();
-        for (int i = 0; i < 1_000_000; i++) System.Numerics.Tensors.TensorPrimitives.MultiplyAdd(h, -0.01f, q, q);
-        Console.WriteLine($"MultiplyAdd 16: {sw.Elapsed.TotalMicroseconds / 1e6:F3} µs");
     }
 }

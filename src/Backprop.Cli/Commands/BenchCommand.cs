@@ -17,7 +17,7 @@ internal static class BenchCommand
     {
         var workload = new Option<string>("--workload") { Description = "small (30-16-1), mid (784-256-128-10), wide (784-1024-1024-10) or all.", DefaultValueFactory = _ => "all" };
         workload.AcceptOnlyFromAmong("small", "mid", "wide", "all");
-        var epochs = new Option<int?>("--epochs") { Description = "Timed epochs after the warm-up epoch. Default: 200 for small, 1 for mid and wide." };
+        var epochs = new Option<int?>("--epochs") { Description = "Timed epochs after the warm-up epoch. Default: 1000 for small, 1 for mid and wide." };
         var threads = new Option<int?>("--threads") { Description = "Threads a matrix product may use. Default: every core." };
         var engine = new Option<string>("--engine") { Description = "fused (the compiled training step the trainer uses) or autodiff (the define-by-run engine, for comparison).", DefaultValueFactory = _ => "fused" };
         engine.AcceptOnlyFromAmong("fused", "autodiff");

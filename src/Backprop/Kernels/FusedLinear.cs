@@ -1,6 +1,7 @@
 using System.Numerics;
 using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 
 namespace Backprop.Kernels;
 
@@ -22,7 +23,7 @@ public static class FusedLinear
     /// copy of a weight matrix this small costs less than the difference. Larger problems pack their
     /// operands anyway, so the flag is free there.
     /// </summary>
-    public static bool PrefersTransposedWeights(int m, int inF, int outF) => (long)m * inF * outF <= 64 * 1024;
+    public static bool PrefersTransposedWeights(int m, int inF, int outF) => outF >= 4 && (long)m * inF * outF <= 64 * 1024;
 
     /// <summary>
     /// Effectively computes z = x·Wᵀ + b and a = f(z).
@@ -98,14 +99,22 @@ public static class FusedLinear
     }
 
     /// <summary>Effectively computes dst[j, i] = src[i, j] for src (rows, cols) and dst (cols, rows).</summary>
+    /// <remarks>
+    /// Writes dst in order and reads src with a stride: strided loads cost less than strided stores. The
+    /// bounds are checked once up front, so the loop runs on references (with span indexing it took twice as long).
+    /// </remarks>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Transpose<T>(ReadOnlySpan<T> src, Span<T> dst, int rows, int cols) where T : unmanaged
     {
-        if (src.Length < rows * cols || dst.Length < rows * cols) throw new ArgumentException("Transpose: a buffer is smaller than rows × cols.");
-        for (int i = 0; i < rows; i++)
+        if (rows < 0 || cols < 0 || src.Length < rows * cols || dst.Length < rows * cols)
+            throw new ArgumentException("Transpose: a buffer is smaller than rows × cols.");
+        ref T s = ref MemoryMarshal.GetReference(src);
+        ref T d = ref MemoryMarshal.GetReference(dst);
+        for (int j = 0; j < cols; j++)
         {
-            var row = src.Slice(i * cols, cols);
-            for (int j = 0; j < row.Length; j++) dst[j * rows + i] = row[j];
+            ref T column = ref Unsafe.Add(ref s, j);
+            ref T row = ref Unsafe.Add(ref d, j * rows);
+            for (int i = 0; i < rows; i++) Unsafe.Add(ref row, i) = Unsafe.Add(ref column, i * cols);
         }
     }
 

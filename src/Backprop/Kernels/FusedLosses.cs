@@ -62,7 +62,8 @@ public static class FusedLosses
             // One exponential serves both: with e = e^−|z|, σ(z) = 1/(1 + e) for z ≥ 0 and e/(1 + e) below,
             // which never overflows, and the loss needs log(1 + e).
             T e = T.Exp(-T.Abs(v));
-            T sigmoid = v >= T.Zero ? T.One / (T.One + e) : e / (T.One + e);
+            T inverse = T.One / (T.One + e);
+            T sigmoid = v >= T.Zero ? inverse : e * inverse;
             loss += double.CreateChecked(T.Max(v, T.Zero) - v * t + Log1pOperator.Log1p(e));
             dz[i] = (sigmoid - t) * invN;
         }

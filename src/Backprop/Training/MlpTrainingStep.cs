@@ -16,6 +16,11 @@ namespace Backprop.Training;
 /// per layer (GEMM, then bias and activation in one pass), the loss is fused with its gradient
 /// (<see cref="FusedLosses"/>), and backward runs <see cref="FusedLinear.LinearBackward{T}"/> per layer
 /// with the activation's derivative applied in place. A step in steady state allocates nothing.
+/// <para>
+/// The per-step methods are marked AggressiveOptimization: a small network's whole run can be shorter
+/// than the tiered JIT's delay (100 ms) before it recompiles hot methods, so without it a short run would
+/// spend most of its time in unoptimized tier-0 code.
+/// </para>
 /// </summary>
 /// <remarks>
 /// Gradients are written into tensors this object owns, and each step assigns them to the parameters'
@@ -80,6 +85,7 @@ public sealed class MlpTrainingStep
     /// Copies rows <paramref name="rows"/> of <paramref name="data"/> into the step's batch buffers (the
     /// gather of a shuffled mini-batch, without allocating a batch tensor).
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void GatherBatch(TensorDataset data, ReadOnlySpan<int> rows)
     {
         Check(data.Features, data.Targets, rows.Length);
@@ -100,6 +106,7 @@ public sealed class MlpTrainingStep
     /// Forward, loss and backward on the first <paramref name="rows"/> rows of the batch buffers. Returns
     /// the mean loss; afterwards every parameter's <see cref="Tensor.Grad"/> holds its gradient.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public double Step(int rows)
     {
         if (rows < 1 || rows > BatchCapacity) throw new BackpropException($"A step takes 1 to {BatchCapacity} rows; got {rows}.");
@@ -189,14 +196,14 @@ public sealed class MlpTrainingStep
         private readonly Activation[] _activations;
         private readonly T[] _slopes;
         private readonly int[] _widths;          // widths[0] = inputs, widths[l + 1] = outputs of layer l
-        private readonly T[] _x;                 // (capacity, widths[0]): the batch's features
-        private readonly T[] _y;                 // (capacity, widths[^1]): the batch's targets
-        private readonly T[][] _z;               // per layer (capacity, widths[l + 1]): pre-activation; the same array as _a[l] when the activation does not need it
-        private readonly T[][] _a;               // per layer (capacity, widths[l + 1]): activation, the next layer's input
-        private readonly T[][] _d;               // per layer (capacity, widths[l + 1]): dL/da, turned into dL/dz in place
+        private readonly AlignedBuffer<T> _x;                 // (capacity, widths[0]): the batch's features
+        private readonly AlignedBuffer<T> _y;                 // (capacity, widths[^1]): the batch's targets
+        private readonly AlignedBuffer<T>[] _z;               // per layer (capacity, widths[l + 1]): pre-activation; the same array as _a[l] when the activation does not need it
+        private readonly AlignedBuffer<T>[] _a;               // per layer (capacity, widths[l + 1]): activation, the next layer's input
+        private readonly AlignedBuffer<T>[] _d;               // per layer (capacity, widths[l + 1]): dL/da, turned into dL/dz in place
         private readonly Tensor[] _weightGrads;  // per layer (out, in), assigned to Weight.Grad
         private readonly Tensor?[] _biasGrads;   // per layer (out), assigned to Bias.Grad
-        private readonly T[]?[] _transposed;     // per small layer (in, out): Wᵀ in forward, then dWᵀ in backward; null for large layers
+        private readonly AlignedBuffer<T>?[] _transposed;     // per small layer (in, out): Wᵀ in forward, then dWᵀ in backward; null for large layers
 
         public StepCore(LayerPlan[] plan, TaskKind task, int capacity)
         {
@@ -206,12 +213,12 @@ public sealed class MlpTrainingStep
             _activations = new Activation[n];
             _slopes = new T[n];
             _widths = new int[n + 1];
-            _z = new T[n][];
-            _a = new T[n][];
-            _d = new T[n][];
+            _z = new AlignedBuffer<T>[n];
+            _a = new AlignedBuffer<T>[n];
+            _d = new AlignedBuffer<T>[n];
             _weightGrads = new Tensor[n];
             _biasGrads = new Tensor?[n];
-            _transposed = new T[]?[n];
+            _transposed = new AlignedBuffer<T>?[n];
             _widths[0] = plan[0].Layer.InFeatures;
             for (int l = 0; l < n; l++)
             {
@@ -220,22 +227,23 @@ public sealed class MlpTrainingStep
                 _activations[l] = activation;
                 _slopes[l] = T.CreateChecked(slope);
                 _widths[l + 1] = layer.OutFeatures;
-                _a[l] = new T[capacity * layer.OutFeatures];
-                _z[l] = activation is Activation.LeakyRelu or Activation.Softplus ? new T[capacity * layer.OutFeatures] : _a[l];
-                _d[l] = new T[capacity * layer.OutFeatures];
+                _a[l] = new AlignedBuffer<T>(capacity * layer.OutFeatures);
+                _z[l] = activation is Activation.LeakyRelu or Activation.Softplus ? new AlignedBuffer<T>(capacity * layer.OutFeatures) : _a[l];
+                _d[l] = new AlignedBuffer<T>(capacity * layer.OutFeatures);
                 _weightGrads[l] = Tensor.ZerosLike(layer.Weight.Detach());
                 _biasGrads[l] = layer.Bias is null ? null : Tensor.ZerosLike(layer.Bias.Detach());
                 if (FusedLinear.PrefersTransposedWeights(capacity, layer.InFeatures, layer.OutFeatures))
-                    _transposed[l] = new T[layer.InFeatures * layer.OutFeatures];
+                    _transposed[l] = new AlignedBuffer<T>(layer.InFeatures * layer.OutFeatures);
             }
-            _x = new T[capacity * _widths[0]];
-            _y = new T[capacity * _widths[n]];
+            _x = new AlignedBuffer<T>(capacity * _widths[0]);
+            _y = new AlignedBuffer<T>(capacity * _widths[n]);
         }
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public void Gather(Tensor features, Tensor targets, ReadOnlySpan<int> rows)
         {
-            GatherRows(features.Span<T>(), _x, rows, _widths[0]);
-            GatherRows(targets.Span<T>(), _y, rows, _widths[^1]);
+            GatherRows(features.Span<T>(), _x.Span, rows, _widths[0]);
+            GatherRows(targets.Span<T>(), _y.Span, rows, _widths[^1]);
         }
 
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -258,8 +266,8 @@ public sealed class MlpTrainingStep
 
         public void Copy(Tensor x, Tensor y)
         {
-            x.Span<T>().CopyTo(_x);
-            y.Span<T>().CopyTo(_y);
+            x.Span<T>().CopyTo(_x.Span);
+            y.Span<T>().CopyTo(_y.Span);
         }
 
         public long Flops(int rows)
@@ -305,13 +313,14 @@ public sealed class MlpTrainingStep
                 var layer = _layers[l];
                 var bias = _biasGrads[l];
                 FusedLinear.LinearBackward<T>(dx, _weightGrads[l].Span<T>(), bias is null ? default : bias.Span<T>(), dz, input,
-                    layer.Weight.Span<T>(), m, inF, outF, _transposed[l]);
+                    layer.Weight.Span<T>(), m, inF, outF, _transposed[l] is { } t ? t.Span : default);
                 layer.Weight.Grad = _weightGrads[l];
                 if (layer.Bias is not null) layer.Bias.Grad = bias;
             }
             return loss;
         }
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private void Forward(int l, ReadOnlySpan<T> input, int m, int inF, int outF)
         {
             var layer = _layers[l];
@@ -320,7 +329,7 @@ public sealed class MlpTrainingStep
             ReadOnlySpan<T> w = layer.Weight.Span<T>();
             ReadOnlySpan<T> b = layer.Bias is null ? default : layer.Bias.Span<T>();
             T p = _slopes[l];
-            Span<T> wt = _transposed[l];
+            Span<T> wt = _transposed[l] is { } t ? t.Span : default;
             switch (_activations[l])
             {
                 case Activation.Relu: FusedLinear.LinearForward<T, ReluActivation>(z, a, input, w, b, m, inF, outF, p, wt); break;
@@ -333,6 +342,7 @@ public sealed class MlpTrainingStep
         }
 
         /// <summary>dL/da → dL/dz in place for layer <paramref name="l"/>'s activation.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private void ActivationBackward(int l, Span<T> g, int count)
         {
             ReadOnlySpan<T> z = _z[l].AsSpan(0, count), a = _a[l].AsSpan(0, count);
