@@ -228,7 +228,7 @@ public sealed class MlpTrainingStep
                 _slopes[l] = T.CreateChecked(slope);
                 _widths[l + 1] = layer.OutFeatures;
                 _a[l] = new AlignedBuffer<T>(capacity * layer.OutFeatures);
-                _z[l] = activation is Activation.LeakyRelu or Activation.Softplus ? new AlignedBuffer<T>(capacity * layer.OutFeatures) : _a[l];
+                _z[l] = NeedsPreActivation(activation) ? new AlignedBuffer<T>(capacity * layer.OutFeatures) : _a[l];
                 _d[l] = new AlignedBuffer<T>(capacity * layer.OutFeatures);
                 _weightGrads[l] = Tensor.ZerosLike(layer.Weight.Detach());
                 _biasGrads[l] = layer.Bias is null ? null : Tensor.ZerosLike(layer.Bias.Detach());
@@ -340,6 +340,17 @@ public sealed class MlpTrainingStep
                 default: FusedLinear.LinearForward<T, IdentityActivation>(z, a, input, w, b, m, inF, outF, p, wt); break;
             }
         }
+
+        /// <summary>Whether the activation's backward reads z; otherwise z and a share one buffer.</summary>
+        private static bool NeedsPreActivation(Activation activation) => activation switch
+        {
+            Activation.Relu => ReluActivation.NeedsPreActivation,
+            Activation.LeakyRelu => LeakyReluActivation.NeedsPreActivation,
+            Activation.Tanh => TanhActivation.NeedsPreActivation,
+            Activation.Sigmoid => SigmoidActivation.NeedsPreActivation,
+            Activation.Softplus => SoftplusActivation.NeedsPreActivation,
+            _ => IdentityActivation.NeedsPreActivation,
+        };
 
         /// <summary>dL/da → dL/dz in place for layer <paramref name="l"/>'s activation.</summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
