@@ -1,7 +1,13 @@
 using BenchmarkDotNet.Running;
 
 // `-- gemm-quick [options]` is a Stopwatch timer for tuning the GEMM kernel (seconds, not minutes);
+// `-- step-quick [small|mid|wide]` times the parts of a compiled training step;
 // anything else goes to BenchmarkDotNet, e.g. `-- --filter *Gemm*`.
+if (args.Length > 0 && args[0] == "step-quick")
+{
+    Backprop.Benchmarks.StepQuick.Run(args[1..]);
+    return;
+}
 if (args.Length > 0 && args[0] == "gemm-quick")
 {
     Backprop.Benchmarks.GemmQuick.Run(args[1..]);

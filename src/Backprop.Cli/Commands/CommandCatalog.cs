@@ -15,5 +15,6 @@ internal static class CommandCatalog
         yield return GradCommand.Create();
         yield return ModesCommand.Create();
         yield return ExplainCommand.Create();
+        yield return BenchCommand.Create();
     }
 }

@@ -118,7 +118,10 @@ public static unsafe partial class Gemm
     /// </summary>
     internal static long ThreadMinWork { get; set; } = 128L * 128 * 128;
 
-    private static void MultiplyCore<T>(bool transA, bool transB, int m, int n, int k,
+    // Optimized on first call rather than after tiering: a training step of a small network makes several
+    // sub-microsecond GEMM calls, and a short run would otherwise spend them in tier-0 code.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static void MultiplyCore<T>(bool transA, bool transB, int m, int n, int k,
         T alpha, ReadOnlySpan<T> a, int lda, ReadOnlySpan<T> b, int ldb, T beta, Span<T> c, int ldc)
         where T : unmanaged, INumber<T>
     {
@@ -201,7 +204,7 @@ public static unsafe partial class Gemm
         }
     }
 
-    [MethodImpl(MethodImplOptions.NoInlining)]
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     private static void Validate(bool transA, bool transB, int m, int n, int k,
         int aLength, int lda, int bLength, int ldb, int cLength, int ldc)
     {

@@ -12,6 +12,13 @@ public sealed record TrainingOptions
     public int Patience { get; init; } = 50;
     public ulong Seed { get; init; }
 
+    /// <summary>
+    /// Whether the loop may use the compiled step (<see cref="MlpTrainingStep"/>) when the model and
+    /// optimizer allow; false forces the autodiff engine, for comparisons. Both give the same results to
+    /// floating-point rounding.
+    /// </summary>
+    internal bool AllowCompiledStep { get; init; } = true;
+
     public void Validate()
     {
         if (Epochs < 1) throw new BackpropException($"Epochs must be at least 1; got {Epochs}.");
@@ -83,6 +90,11 @@ public sealed class Trainer
         if (train.Count == 0) throw new BackpropException("The training set is empty.");
         if (validation.Count == 0) throw new BackpropException("The validation set is empty; give more rows or a larger validation fraction.");
         var order = new int[train.Count];
+        int capacity = Math.Min(_options.BatchSize, train.Count);
+        var fast = CreateFastStep(train, capacity);
+        // The closure path reuses one batch tensor per size (a full batch, and the smaller last batch of an
+        // epoch) instead of gathering into a new one per step; nothing outlives a step that reads them.
+        BatchBuffers? buffers = fast is null ? new BatchBuffers(train, capacity) : null;
         while (_nextEpoch < _options.Epochs)
         {
             for (int i = 0; i < order.Length; i++) order[i] = i;
@@ -98,17 +110,28 @@ public sealed class Trainer
                     return History;
                 }
                 int count = Math.Min(_options.BatchSize, order.Length - start);
-                var x = GatherRows(train.Features, order.AsSpan(start, count));
-                var y = GatherRows(train.Targets, order.AsSpan(start, count));
-                var loss = _optimizer.Step(() =>
+                var rows = order.AsSpan(start, count);
+                double value;
+                if (fast is not null)
                 {
-                    _optimizer.ZeroGrad();
-                    var l = TaskHead.Loss(_task, _model.Forward(x), y);
-                    l.Backward();
-                    return l;
-                })!;
-                double value = loss.Item();
-                if (!double.IsFinite(value)) throw Diverged(x, y, value);
+                    fast.GatherBatch(train, rows);
+                    value = fast.Step(count);
+                    if (!double.IsFinite(value)) throw Diverged(GatherRows(train.Features, rows), GatherRows(train.Targets, rows), value);
+                    _optimizer.Step();
+                }
+                else
+                {
+                    var (x, y) = buffers!.Gather(train, rows);
+                    var loss = _optimizer.Step(() =>
+                    {
+                        _optimizer.ZeroGrad();
+                        var l = TaskHead.Loss(_task, _model.Forward(x), y);
+                        l.Backward();
+                        return l;
+                    })!;
+                    value = loss.Item();
+                    if (!double.IsFinite(value)) throw Diverged(x, y, value);
+                }
                 lossSum += value * count;
                 seen += count;
             }
@@ -210,6 +233,55 @@ public sealed class Trainer
             return new BackpropException($"{where}; {e.Message}. Lower the learning rate (now {_optimizer.LearningRate}) or check the data for extreme values.");
         }
         return new BackpropException($"{where}. Lower the learning rate (now {_optimizer.LearningRate}) or check the data for extreme values.");
+    }
+
+    /// <summary>
+    /// The compiled step (<see cref="MlpTrainingStep"/>) when it computes what the closure would: a
+    /// first-order optimizer (gradient flows evaluate the loss at points of their own, through the closure),
+    /// an MLP it supports, data in the model's dtype, and gradients being recorded. Otherwise null, and the
+    /// loop runs the autodiff engine.
+    /// </summary>
+    private MlpTrainingStep? CreateFastStep(TensorDataset train, int capacity)
+    {
+        if (!_options.AllowCompiledStep || _optimizer.RequiresClosure || !Autodiff.IsGradEnabled) return null;
+        var step = MlpTrainingStep.TryCreate(_model, _task, capacity, out _);
+        if (step is null) return null;
+        var x = train.Features;
+        var y = train.Targets;
+        if (x.DType != step.DType || y.DType != step.DType) return null;
+        if (x.Rank != 2 || x.Size(1) != step.Inputs || y.Size(0) != x.Size(0) || y.Length != x.Size(0) * step.Outputs) return null;
+        return step;
+    }
+
+    /// <summary>Batch tensors reused across steps: one of the full batch size, one for the last, smaller batch.</summary>
+    private sealed class BatchBuffers(TensorDataset data, int capacity)
+    {
+        private (Tensor X, Tensor Y)? _full;
+        private (Tensor X, Tensor Y)? _partial;
+
+        public (Tensor X, Tensor Y) Gather(TensorDataset source, ReadOnlySpan<int> rows)
+        {
+            ref var slot = ref rows.Length == capacity ? ref _full : ref _partial;
+            if (slot is not { } buffers || buffers.X.Size(0) != rows.Length)
+                slot = buffers = (EmptyRows(data.Features, rows.Length), EmptyRows(data.Targets, rows.Length));
+            GatherInto(source.Features, rows, buffers.X);
+            GatherInto(source.Targets, rows, buffers.Y);
+            return buffers;
+        }
+
+        private static Tensor EmptyRows(Tensor source, int rows)
+        {
+            var dims = source.Shape.ToArray();
+            dims[0] = rows;
+            return Tensor.Zeros(dims, source.DType);
+        }
+    }
+
+    private static void GatherInto(Tensor source, ReadOnlySpan<int> indices, Tensor destination)
+    {
+        int width = source.Length / Math.Max(1, source.Size(0));
+        if (source.DType == DType.Float32) Gather(source.AsReadOnlySpan<float>(), destination.AsSpan<float>(), indices, width);
+        else Gather(source.AsReadOnlySpan<double>(), destination.AsSpan<double>(), indices, width);
     }
 
     /// <summary>The rows of <paramref name="source"/> at <paramref name="indices"/>, as a new plain tensor.</summary>

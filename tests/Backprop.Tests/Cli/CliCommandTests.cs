@@ -13,12 +13,33 @@ public class CliCommandTests
     [InlineData("grad")]
     [InlineData("modes")]
     [InlineData("explain")]
+    [InlineData("bench")]
     public void EveryCommandHasHelp(string command)
     {
         var r = CliRunner.Run(command, "--help");
         Assert.Equal(0, r.ExitCode);
         Assert.Contains("Usage:", r.Output);
         Assert.Contains("Example", r.Output);
+    }
+
+    [Fact]
+    public void BenchJsonReportsTheFieldsOfTheIssueAndNoAllocationPerStep()
+    {
+        var one = CliRunner.Run("bench", "--workload", "small", "--epochs", "2", "--json");
+        Assert.True(one.ExitCode == 0, one.Error);
+        var result = JsonDocument.Parse(one.Output).RootElement;
+        Assert.Equal("small", result.GetProperty("workload").GetString());
+        Assert.Equal(36, result.GetProperty("steps").GetInt32());
+        foreach (var field in new[] { "samples_per_second", "ms_per_step", "gflops" })
+            Assert.True(result.GetProperty(field).GetDouble() > 0, field);
+        Assert.Equal(0, result.GetProperty("allocated_bytes_per_step").GetDouble());
+
+        var engine = CliRunner.Run("bench", "--workload", "small", "--epochs", "1", "--engine", "autodiff", "--json");
+        Assert.True(engine.ExitCode == 0, engine.Error);
+        Assert.Equal("autodiff", JsonDocument.Parse(engine.Output).RootElement.GetProperty("engine").GetString());
+
+        var bad = CliRunner.Run("bench", "--workload", "huge");
+        Assert.NotEqual(0, bad.ExitCode);
     }
 
     [Fact]

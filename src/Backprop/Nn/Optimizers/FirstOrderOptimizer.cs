@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+
 namespace Backprop.Nn;
 
 /// <summary>
@@ -34,6 +36,7 @@ public abstract class FirstOrderOptimizer : Optimizer
     /// Calls the closure (if any) once with gradients recorded, then updates every parameter that has a
     /// gradient; parameters without one are skipped, as in PyTorch.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public sealed override Tensor? Step(Func<Tensor>? lossClosure)
     {
         Tensor? loss = lossClosure?.Invoke();

@@ -1,5 +1,6 @@
-using System.Numerics;
 using System.Numerics.Tensors;
+using System.Numerics;
+using System.Runtime.CompilerServices;
 
 namespace Backprop.Nn;
 
@@ -49,6 +50,7 @@ public sealed class Sgd : FirstOrderOptimizer
     protected override void Update(int index, Span<float> parameter, ReadOnlySpan<float> gradient) => Update<float>(index, parameter, gradient);
     protected override void Update(int index, Span<double> parameter, ReadOnlySpan<double> gradient) => Update<double>(index, parameter, gradient);
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void Update<T>(int index, Span<T> theta, ReadOnlySpan<T> g) where T : unmanaged, IFloatingPointIeee754<T>
     {
         ReadOnlySpan<T> d = g;
@@ -80,7 +82,7 @@ public sealed class Sgd : FirstOrderOptimizer
             }
             else d = b;
         }
-        TensorPrimitives.MultiplyAdd(d, T.CreateChecked(-LearningRate), theta, theta);
+        Kernels.Axpy.MultiplyAddInPlace(d, T.CreateChecked(-LearningRate), theta);
     }
 
     /// <summary>"&lt;name&gt;.momentum_buffer" for each parameter whose buffer exists (after its first step).</summary>

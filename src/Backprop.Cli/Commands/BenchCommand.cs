@@ -1,0 +1,88 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text.Json;
+using Backprop.Kernels;
+using Backprop.Training;
+using Spectre.Console;
+
+namespace Backprop.Cli.Commands;
+
+/// <summary>
+/// Training throughput on the workloads of docs/performance.md, for side-by-side runs with
+/// bench/pytorch_bench.py (same networks, data sizes and loop).
+/// </summary>
+internal static class BenchCommand
+{
+    public static Command Create()
+    {
+        var workload = new Option<string>("--workload") { Description = "small (30-16-1), mid (784-256-128-10), wide (784-1024-1024-10) or all.", DefaultValueFactory = _ => "all" };
+        workload.AcceptOnlyFromAmong("small", "mid", "wide", "all");
+        var epochs = new Option<int?>("--epochs") { Description = "Timed epochs after the warm-up epoch. Default: 1000 for small, 1 for mid and wide." };
+        var threads = new Option<int?>("--threads") { Description = "Threads a matrix product may use. Default: every core." };
+        var engine = new Option<string>("--engine") { Description = "fused (the compiled training step the trainer uses) or autodiff (the define-by-run engine, for comparison).", DefaultValueFactory = _ => "fused" };
+        engine.AcceptOnlyFromAmong("fused", "autodiff");
+        var seed = CliOptions.Seed();
+        var json = new Option<bool>("--json") { Description = "Print JSON on stdout: one object for one workload, an array for all." };
+        var command = new Command("bench", "Time training (plain SGD, lr 0.01) on synthetic data: samples per second, ms per step, GFLOP/s and bytes allocated per step.\n" +
+            "Example: backprop bench --workload all --json") { workload, epochs, threads, engine, seed, json };
+        command.SetAction(parse =>
+        {
+            int? e = parse.GetValue(epochs);
+            if (e is < 1) throw new CliUsageException("--epochs must be at least 1.");
+            int? t = parse.GetValue(threads);
+            if (t is < 1) throw new CliUsageException("--threads must be at least 1.");
+            string name = parse.GetValue(workload)!;
+            var selected = name == "all" ? BenchWorkload.All : BenchWorkload.All.Where(w => w.Name == name).ToArray();
+            var chosenEngine = parse.GetValue(engine) == "autodiff" ? BenchEngine.Autodiff : BenchEngine.Fused;
+            var err = Consoles.For(parse.InvocationConfiguration.Error, true);
+            int previousThreads = Gemm.MaxThreads;
+            var results = new List<BenchResult>();
+            try
+            {
+                if (t is { } count) Gemm.MaxThreads = count;
+                foreach (var w in selected)
+                {
+                    err.WriteLine($"timing {w.Name} ({string.Join("-", w.Layers)}, batch {w.BatchSize}, {w.Samples:N0} samples) …");
+                    results.Add(TrainingBenchmark.Run(w, e ?? w.DefaultEpochs, chosenEngine, parse.GetValue(seed)));
+                }
+            }
+            finally
+            {
+                Gemm.MaxThreads = previousThreads;
+            }
+
+            if (parse.GetValue(json))
+            {
+                var rows = results.Select(r => new
+                {
+                    workload = r.Workload,
+                    framework = "backprop",
+                    engine = r.Engine,
+                    threads = r.Threads,
+                    epochs = r.Epochs,
+                    steps = r.Steps,
+                    seconds = Math.Round(r.Seconds, 4),
+                    samples_per_second = Math.Round(r.SamplesPerSecond, 1),
+                    ms_per_step = Math.Round(r.MillisecondsPerStep, 5),
+                    gflops = Math.Round(r.Gflops, 3),
+                    allocated_bytes_per_step = Math.Round(r.AllocatedBytesPerStep, 1),
+                    final_loss = Math.Round(r.FinalLoss, 6),
+                }).ToArray();
+                parse.InvocationConfiguration.Output.WriteLine(rows.Length == 1 && name != "all" ? JsonSerializer.Serialize(rows[0]) : JsonSerializer.Serialize(rows));
+                return 0;
+            }
+            var ic = CultureInfo.InvariantCulture;
+            var console = Consoles.For(parse.InvocationConfiguration.Output, false);
+            var table = new Table().Title($"Training throughput, {results[0].Engine} engine, float32, plain SGD lr 0.01, {results[0].Threads} GEMM thread(s)")
+                .AddColumn("workload").AddColumn(new TableColumn("epochs").RightAligned()).AddColumn(new TableColumn("samples/s").RightAligned())
+                .AddColumn(new TableColumn("ms/step").RightAligned()).AddColumn(new TableColumn("GFLOP/s").RightAligned())
+                .AddColumn(new TableColumn("bytes/step").RightAligned()).AddColumn(new TableColumn("final loss").RightAligned());
+            foreach (var r in results)
+                table.AddRow(r.Workload, r.Epochs.ToString(ic), r.SamplesPerSecond.ToString("N0", ic), r.MillisecondsPerStep.ToString("F4", ic),
+                    r.Gflops.ToString("F2", ic), r.AllocatedBytesPerStep.ToString("N0", ic), r.FinalLoss.ToString("F4", ic));
+            console.Write(table);
+            return 0;
+        });
+        return command;
+    }
+}
