@@ -42,9 +42,7 @@ internal static class DemoCommand
             var split = Split.Stratified(set.Labels, 0.2, 0.01, seedValue);
             TensorDataset Rows(int[] idx) => new(
                 Tensor.FromArray(idx.SelectMany(i => new[] { set.X[2 * i], set.X[2 * i + 1] }).ToArray(), [idx.Length, 2], DType.Float32),
-                task == TaskKind.Binary
-                    ? Tensor.FromArray(idx.Select(i => (double)set.Labels[i]).ToArray(), [idx.Length, 1], DType.Float32)
-                    : Losses.OneHot(idx.Select(i => set.Labels[i]).ToArray(), set.ClassCount));
+                TaskHead.Targets(task, idx.Select(i => set.Labels[i]).ToArray(), [], set.ClassCount, DType.Float32));
             var train = Rows([.. split.Train, .. split.Validation]);
             var test = Rows(split.Test);
             var trainer = new Trainer(network, task, new Adam(network.NamedParameters(), 0.01),
@@ -71,7 +69,7 @@ internal static class DemoCommand
             var map = new double[grid, grid];
             for (int r = 0; r < grid; r++)
                 for (int c = 0; c < grid; c++)
-                    map[r, c] = task == TaskKind.Binary ? s[r * grid + c] : Trainer.ArgMax(s.AsSpan((r * grid + c) * set.ClassCount, set.ClassCount));
+                    map[r, c] = task == TaskKind.Binary ? s[r * grid + c] : System.Numerics.Tensors.TensorPrimitives.IndexOfMax<double>(s.AsSpan((r * grid + c) * set.ClassCount, set.ClassCount));
             Plots.DecisionBoundary(plotPath, $"{set.Name}: {TrainCommand.ArchitectureOf(network)} network, test accuracy {accuracy:P1}", map, xMin, xMax, yMin, yMax,
                 set.X.Where((_, i) => i % 2 == 0).ToArray(), set.X.Where((_, i) => i % 2 == 1).ToArray(), set.Labels);
 

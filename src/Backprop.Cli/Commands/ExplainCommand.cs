@@ -134,9 +134,9 @@ internal static class ExplainCommand
     private static GraphTrace GraphOfLoss(Sequential network, TaskKind kind, Tensor inputs, Tensor targets, DType dt)
     {
         int m = inputs.Size(0);
-        var y = kind == TaskKind.Multiclass
-            ? Losses.OneHot(targets.ToDoubleArray().Select(v => (int)v).ToArray(), network.Layers.OfType<Linear>().Last().OutFeatures, dt)
-            : targets.Reshape(m, 1);
+        var y = kind == TaskKind.Regression
+            ? targets.Reshape(m, 1)
+            : TaskHead.Targets(kind, targets.ToDoubleArray().Select(v => (int)v).ToArray(), [], network.Layers.OfType<Linear>().Last().OutFeatures, dt);
         var named = network.NamedParameters().ToArray();
         var loss = FunctionalCall.Of(network, inputs, outputs => TaskHead.Loss(kind, outputs, y));
         return GraphTrace.Explain(loss, named.Select(p => p.Parameter.Detach().To(dt)).ToArray(), named.Select(p => p.Name).ToArray());
@@ -163,8 +163,8 @@ internal static class ExplainCommand
     {
         if (model is null) return table.ClassIndices![row];
         var label = table.RawTargets[row];
-        int index = model.ClassLabels.ToList().IndexOf(label);
-        return index >= 0 ? index : throw new DataException($"Row {row}: label '{label}' is not one the model knows ({string.Join(", ", model.ClassLabels)}).");
+        return new LabelEncoder(model.ClassLabels).TryEncode(label, out int index) ? index
+            : throw new DataException($"Row {row}: label '{label}' is not one the model knows ({string.Join(", ", model.ClassLabels)}).");
     }
 
     private static int[] ParseRows(string text)

@@ -55,12 +55,7 @@ internal static class GradCommand
             if (parse.GetValue(weights) is { } weightFile) LoadWeights(CliOptions.RequireFile(weightFile), named);
 
             var x = Tensor.FromArray(table.Features.Values, [table.Rows, table.Features.Columns], dt);
-            var y = table.Task switch
-            {
-                TaskKind.Regression => Tensor.FromArray(table.Targets!, [table.Rows, 1], dt),
-                TaskKind.Binary => Tensor.FromArray(table.ClassIndices!.Select(c => (double)c).ToArray(), [table.Rows, 1], dt),
-                _ => Losses.OneHot(table.ClassIndices!, table.Labels!.Count, dt),
-            };
+            var y = TaskHead.Targets(table.Task, table.ClassIndices, table.Targets, table.Labels?.Count ?? 0, dt);
             var lossOf = FunctionalCall.Of(network, x, outputs => TaskHead.Loss(table.Task, outputs, y));
             var parameters = named.Select(p => p.Parameter.Detach()).ToArray();
             Tensor loss;

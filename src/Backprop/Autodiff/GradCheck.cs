@@ -142,12 +142,6 @@ public static class GradCheck
         return y.Detach();
     }
 
-    private static double Dot(Tensor a, Tensor b)
-    {
-        var x = a.ToDoubleArray();
-        var y = b.ToDoubleArray();
-        double sum = 0;
-        for (int i = 0; i < x.Length; i++) sum += x[i] * y[i];
-        return sum;
-    }
+    private static double Dot(Tensor a, Tensor b) =>
+        System.Numerics.Tensors.TensorPrimitives.Dot<double>(a.ToDoubleArray(), b.ToDoubleArray());
 }

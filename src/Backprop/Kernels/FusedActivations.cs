@@ -83,51 +83,33 @@ public readonly struct LeakyReluActivation : IFusedActivation
 }
 
 /// <summary>tanh z, with tanh′ = 1 − a² from the output, as <c>TanhOp</c>.</summary>
-public readonly struct TanhActivation : IFusedActivation
+public readonly struct TanhActivation : IFusedActivation, IOutputDerivative
 {
     public static bool NeedsPreActivation => false;
 
     public static void Forward<T>(ReadOnlySpan<T> z, Span<T> a, T parameter) where T : unmanaged, IFloatingPointIeee754<T> =>
         TensorPrimitives.Tanh(z, a);
 
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Backward<T>(Span<T> g, ReadOnlySpan<T> z, ReadOnlySpan<T> a, T parameter) where T : unmanaged, IFloatingPointIeee754<T>
-    {
-        int i = 0;
-        if (Vector.IsHardwareAccelerated && g.Length >= Vector<T>.Count)
-        {
-            for (; i <= g.Length - Vector<T>.Count; i += Vector<T>.Count)
-            {
-                var av = new Vector<T>(a.Slice(i));
-                (new Vector<T>(g.Slice(i)) * (Vector<T>.One - av * av)).CopyTo(g.Slice(i));
-            }
-        }
-        for (; i < g.Length; i++) g[i] *= T.One - a[i] * a[i];
-    }
+    public static void Backward<T>(Span<T> g, ReadOnlySpan<T> z, ReadOnlySpan<T> a, T parameter) where T : unmanaged, IFloatingPointIeee754<T> =>
+        OutputDerivative.Scale<T, TanhActivation>(g, a);
+
+    public static Vector<T> Of<T>(Vector<T> a) where T : unmanaged, IFloatingPointIeee754<T> => Vector<T>.One - a * a;
+    public static T Of<T>(T a) where T : unmanaged, IFloatingPointIeee754<T> => T.One - a * a;
 }
 
 /// <summary>σ(z), with σ′ = a(1 − a) from the output, as <c>SigmoidOp</c>.</summary>
-public readonly struct SigmoidActivation : IFusedActivation
+public readonly struct SigmoidActivation : IFusedActivation, IOutputDerivative
 {
     public static bool NeedsPreActivation => false;
 
     public static void Forward<T>(ReadOnlySpan<T> z, Span<T> a, T parameter) where T : unmanaged, IFloatingPointIeee754<T> =>
         TensorPrimitives.Sigmoid(z, a);
 
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Backward<T>(Span<T> g, ReadOnlySpan<T> z, ReadOnlySpan<T> a, T parameter) where T : unmanaged, IFloatingPointIeee754<T>
-    {
-        int i = 0;
-        if (Vector.IsHardwareAccelerated && g.Length >= Vector<T>.Count)
-        {
-            for (; i <= g.Length - Vector<T>.Count; i += Vector<T>.Count)
-            {
-                var av = new Vector<T>(a.Slice(i));
-                (new Vector<T>(g.Slice(i)) * (av * (Vector<T>.One - av))).CopyTo(g.Slice(i));
-            }
-        }
-        for (; i < g.Length; i++) g[i] *= a[i] * (T.One - a[i]);
-    }
+    public static void Backward<T>(Span<T> g, ReadOnlySpan<T> z, ReadOnlySpan<T> a, T parameter) where T : unmanaged, IFloatingPointIeee754<T> =>
+        OutputDerivative.Scale<T, SigmoidActivation>(g, a);
+
+    public static Vector<T> Of<T>(Vector<T> a) where T : unmanaged, IFloatingPointIeee754<T> => a * (Vector<T>.One - a);
+    public static T Of<T>(T a) where T : unmanaged, IFloatingPointIeee754<T> => a * (T.One - a);
 }
 
 /// <summary>log(1 + eᶻ), computed stably as <see cref="SoftplusOperator"/>; softplus′ = σ(z), so z is kept.</summary>
@@ -142,5 +124,29 @@ public readonly struct SoftplusActivation : IFusedActivation
     public static void Backward<T>(Span<T> g, ReadOnlySpan<T> z, ReadOnlySpan<T> a, T parameter) where T : unmanaged, IFloatingPointIeee754<T>
     {
         for (int i = 0; i < g.Length; i++) g[i] *= T.One / (T.One + T.Exp(-z[i]));
+    }
+}
+
+/// <summary>An activation whose derivative is a function of its output a (tanh′ = 1 − a², σ′ = a(1 − a)).</summary>
+public interface IOutputDerivative
+{
+    static abstract Vector<T> Of<T>(Vector<T> a) where T : unmanaged, IFloatingPointIeee754<T>;
+    static abstract T Of<T>(T a) where T : unmanaged, IFloatingPointIeee754<T>;
+}
+
+/// <summary>The one loop behind every derivative-from-output backward: g[i] *= f′(a[i]), vectorised.</summary>
+internal static class OutputDerivative
+{
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Scale<T, TDerivative>(Span<T> g, ReadOnlySpan<T> a)
+        where T : unmanaged, IFloatingPointIeee754<T> where TDerivative : IOutputDerivative
+    {
+        int i = 0;
+        if (Vector.IsHardwareAccelerated && g.Length >= Vector<T>.Count)
+        {
+            for (; i <= g.Length - Vector<T>.Count; i += Vector<T>.Count)
+                (new Vector<T>(g.Slice(i)) * TDerivative.Of(new Vector<T>(a.Slice(i)))).CopyTo(g.Slice(i));
+        }
+        for (; i < g.Length; i++) g[i] *= TDerivative.Of(a[i]);
     }
 }

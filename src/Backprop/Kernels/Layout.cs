@@ -81,9 +81,10 @@ public static class Layout
     }
 
     /// <summary>d = x broadcast to d's shape.</summary>
-    public static void BroadcastTo(Tensor x, Tensor d)
-    {
-        var dummy = Tensor.Zeros([], x.DType);
-        Elementwise.Binary<CopyFirstOperator>(x, dummy, d);
-    }
+    public static void BroadcastTo(Tensor x, Tensor d) =>
+        Elementwise.Binary<CopyFirstOperator>(x, x.DType == DType.Float32 ? s_ignoredFloat : s_ignoredDouble, d);
+
+    // The unread second operand of the broadcast copy: one per dtype, not one per call.
+    private static readonly Tensor s_ignoredFloat = Tensor.Zeros([], DType.Float32);
+    private static readonly Tensor s_ignoredDouble = Tensor.Zeros([], DType.Float64);
 }

@@ -11,31 +11,29 @@ internal sealed class AddOp : LinearOp
     public override Tensor Forward(Tensor[] x) => BinaryForward<AddOperator>(x[0], x[1], Name);
     protected override Tensor ApplyTo(Tensor[] t) => t[0] + t[1];
 
-    public override Tensor? Jvp(Tensor[] x, Tensor?[] tx, Tensor y) => (tx[0], tx[1]) switch
-    {
-        ({ } a, { } b) => a + b,
-        ({ } a, null) => a.BroadcastTo(y.Dims),
-        (null, { } b) => b.BroadcastTo(y.Dims),
-        _ => null,
-    };
+    public override Tensor? Jvp(Tensor[] x, Tensor?[] tx, Tensor y) => Combine(tx[0], tx[1], subtractRight: false, y.Dims);
 
     public override Tensor? JvpBatched(Tensor[] x, Tensor?[] tx, Tensor y, int k) =>
-        BatchedSum(tx[0], tx[1], negateSecond: false, y, k);
+        Combine(Lift(tx[0], y), Lift(tx[1], y), subtractRight: false, BatchedTangent.Dims(k, y.Dims));
 
-    /// <summary>ta ± tb for batched tangents, each lifted so operands of lower rank broadcast correctly.</summary>
-    internal static Tensor? BatchedSum(Tensor? ta, Tensor? tb, bool negateSecond, Tensor y, int k)
+    /// <summary>
+    /// The output tangent left ± right of a broadcasting binary op, from its two partial terms (null: a
+    /// zero term), broadcast to <paramref name="shape"/>: y's shape, or (K, …y) for batched tangents.
+    /// </summary>
+    internal static Tensor? Combine(Tensor? left, Tensor? right, bool subtractRight, int[] shape)
     {
-        var a = ta is null ? null : BatchedTangent.Lift(ta, y.Rank);
-        var b = tb is null ? null : BatchedTangent.Lift(tb, y.Rank);
-        var sum = (a, b) switch
+        var sum = (left, right) switch
         {
-            ({ } l, { } r) => negateSecond ? l - r : l + r,
+            ({ } l, { } r) => subtractRight ? l - r : l + r,
             ({ } l, null) => l,
-            (null, { } r) => negateSecond ? -r : r,
+            (null, { } r) => subtractRight ? -r : r,
             _ => null,
         };
-        return sum?.BroadcastTo(BatchedTangent.Dims(k, y.Dims));
+        return sum?.BroadcastTo(shape);
     }
+
+    /// <summary>A batched tangent lifted to broadcast against y's rank (null stays null).</summary>
+    internal static Tensor? Lift(Tensor? t, Tensor y) => t is null ? null : BatchedTangent.Lift(t, y.Rank);
 
     public override void Vjp(Tensor gy, Tensor[] x, Tensor y, ReadOnlySpan<bool> needsGrad, Tensor?[] gx)
     {
@@ -59,16 +57,10 @@ internal sealed class SubOp : LinearOp
     public override Tensor Forward(Tensor[] x) => AddOp.BinaryForward<SubtractOperator>(x[0], x[1], Name);
     protected override Tensor ApplyTo(Tensor[] t) => t[0] - t[1];
 
-    public override Tensor? Jvp(Tensor[] x, Tensor?[] tx, Tensor y) => (tx[0], tx[1]) switch
-    {
-        ({ } a, { } b) => a - b,
-        ({ } a, null) => a.BroadcastTo(y.Dims),
-        (null, { } b) => (-b).BroadcastTo(y.Dims),
-        _ => null,
-    };
+    public override Tensor? Jvp(Tensor[] x, Tensor?[] tx, Tensor y) => AddOp.Combine(tx[0], tx[1], subtractRight: true, y.Dims);
 
     public override Tensor? JvpBatched(Tensor[] x, Tensor?[] tx, Tensor y, int k) =>
-        AddOp.BatchedSum(tx[0], tx[1], negateSecond: true, y, k);
+        AddOp.Combine(AddOp.Lift(tx[0], y), AddOp.Lift(tx[1], y), subtractRight: true, BatchedTangent.Dims(k, y.Dims));
 
     public override void Vjp(Tensor gy, Tensor[] x, Tensor y, ReadOnlySpan<bool> needsGrad, Tensor?[] gx)
     {
@@ -83,21 +75,13 @@ internal sealed class MulOp : Op
     public override string Name => "Mul";
     public override Tensor Forward(Tensor[] x) => AddOp.BinaryForward<MultiplyOperator>(x[0], x[1], Name);
 
-    public override Tensor? Jvp(Tensor[] x, Tensor?[] tx, Tensor y)
-    {
-        Tensor? left = tx[0] is { } t0 ? t0 * x[1] : null;
-        Tensor? right = tx[1] is { } t1 ? x[0] * t1 : null;
-        var sum = left is null ? right : right is null ? left : left + right;
-        return sum?.BroadcastTo(y.Dims);
-    }
+    public override Tensor? Jvp(Tensor[] x, Tensor?[] tx, Tensor y) => Rule(x, tx[0], tx[1], y.Dims);
 
-    public override Tensor? JvpBatched(Tensor[] x, Tensor?[] tx, Tensor y, int k)
-    {
-        Tensor? left = tx[0] is { } t0 ? BatchedTangent.Lift(t0, y.Rank) * x[1] : null;
-        Tensor? right = tx[1] is { } t1 ? x[0] * BatchedTangent.Lift(t1, y.Rank) : null;
-        var sum = left is null ? right : right is null ? left : left + right;
-        return sum?.BroadcastTo(BatchedTangent.Dims(k, y.Dims));
-    }
+    public override Tensor? JvpBatched(Tensor[] x, Tensor?[] tx, Tensor y, int k) =>
+        Rule(x, AddOp.Lift(tx[0], y), AddOp.Lift(tx[1], y), BatchedTangent.Dims(k, y.Dims));
+
+    private static Tensor? Rule(Tensor[] x, Tensor? t0, Tensor? t1, int[] shape) =>
+        AddOp.Combine(t0 is null ? null : t0 * x[1], t1 is null ? null : x[0] * t1, subtractRight: false, shape);
 
     public override void Vjp(Tensor gy, Tensor[] x, Tensor y, ReadOnlySpan<bool> needsGrad, Tensor?[] gx)
     {
@@ -113,21 +97,13 @@ internal sealed class DivOp : Op
     public override Tensor Forward(Tensor[] x) => AddOp.BinaryForward<DivideOperator>(x[0], x[1], Name);
     public override bool VjpReadsOutput => true;
 
-    public override Tensor? Jvp(Tensor[] x, Tensor?[] tx, Tensor y)
-    {
-        Tensor? left = tx[0] is { } t0 ? t0 / x[1] : null;
-        Tensor? right = tx[1] is { } t1 ? y * t1 / x[1] : null;
-        var sum = left is null ? (right is null ? null : -right) : right is null ? left : left - right;
-        return sum?.BroadcastTo(y.Dims);
-    }
+    public override Tensor? Jvp(Tensor[] x, Tensor?[] tx, Tensor y) => Rule(x, y, tx[0], tx[1], y.Dims);
 
-    public override Tensor? JvpBatched(Tensor[] x, Tensor?[] tx, Tensor y, int k)
-    {
-        Tensor? left = tx[0] is { } t0 ? BatchedTangent.Lift(t0, y.Rank) / x[1] : null;
-        Tensor? right = tx[1] is { } t1 ? y * BatchedTangent.Lift(t1, y.Rank) / x[1] : null;
-        var sum = left is null ? (right is null ? null : -right) : right is null ? left : left - right;
-        return sum?.BroadcastTo(BatchedTangent.Dims(k, y.Dims));
-    }
+    public override Tensor? JvpBatched(Tensor[] x, Tensor?[] tx, Tensor y, int k) =>
+        Rule(x, y, AddOp.Lift(tx[0], y), AddOp.Lift(tx[1], y), BatchedTangent.Dims(k, y.Dims));
+
+    private static Tensor? Rule(Tensor[] x, Tensor y, Tensor? t0, Tensor? t1, int[] shape) =>
+        AddOp.Combine(t0 is null ? null : t0 / x[1], t1 is null ? null : y * t1 / x[1], subtractRight: true, shape);
 
     public override void Vjp(Tensor gy, Tensor[] x, Tensor y, ReadOnlySpan<bool> needsGrad, Tensor?[] gx)
     {

@@ -67,9 +67,7 @@ public static class Evaluation
         }
         var truth = classIndices ?? throw new DataException("Classification evaluation needs class labels.");
         var chosen = predictions.Classes!;
-        var targets = model.Task == TaskKind.Binary
-            ? Tensor.FromArray(truth.Select(c => (double)c).ToArray(), [rows, 1], outputs.DType)
-            : Losses.OneHot(truth, model.ClassCount, outputs.DType);
+        var targets = TaskHead.Targets(model.Task, truth, [], model.ClassCount, outputs.DType);
         double loss = TaskHead.Loss(model.Task, outputs, targets).Item();
         var confusion = ConfusionMatrix.Compute(truth, chosen, model.ClassCount, model.ClassLabels);
         var prf = model.Task == TaskKind.Binary ? ClassificationMetrics.Binary(truth, chosen) : ClassificationMetrics.Macro(truth, chosen, model.ClassCount);

@@ -23,6 +23,27 @@ public static class TaskHead
         _ => throw new ArgumentOutOfRangeException(nameof(task)),
     };
 
+    /// <summary>
+    /// The targets in the form <see cref="Loss"/> takes, one row per example: class indices as 0/1 of
+    /// shape (n, 1) for binary, one-hot (n, classes) for multiclass, values (n, 1) for regression.
+    /// </summary>
+    public static Tensor Targets(TaskKind task, ReadOnlySpan<int> classIndices, ReadOnlySpan<double> values, int classCount, DType dtype)
+    {
+        switch (task)
+        {
+            case TaskKind.Multiclass:
+                return Losses.OneHot(classIndices, classCount, dtype);
+            case TaskKind.Binary:
+            {
+                var v = new double[classIndices.Length];
+                for (int i = 0; i < v.Length; i++) v[i] = classIndices[i];
+                return Tensor.FromArray(v, [v.Length, 1], dtype);
+            }
+            default:
+                return Tensor.FromArray(values.ToArray(), [values.Length, 1], dtype);
+        }
+    }
+
     /// <summary>Probabilities of class 1 (binary), class probabilities (multiclass), or the values themselves.</summary>
     public static Tensor Activate(TaskKind task, Tensor outputs) => task switch
     {

@@ -1,3 +1,4 @@
+using System.Numerics.Tensors;
 using Backprop.Data;
 using Backprop.Nn;
 
@@ -75,7 +76,7 @@ public sealed class TrainedModel
                 int k = outputs.Size(1);
                 var probs = TaskHead.Activate(Task, outputs).ToDoubleArray();
                 var classes = new int[rows];
-                for (int i = 0; i < rows; i++) classes[i] = Trainer.ArgMax(probs.AsSpan(i * k, k));
+                for (int i = 0; i < rows; i++) classes[i] = TensorPrimitives.IndexOfMax<double>(probs.AsSpan(i * k, k));
                 return new Predictions(Task, null, probs, classes);
             }
         }

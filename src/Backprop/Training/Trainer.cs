@@ -1,3 +1,5 @@
+using System.Numerics.Tensors;
+using Backprop.Metrics;
 using Backprop.Data;
 using Backprop.Nn;
 
@@ -177,16 +179,7 @@ public sealed class Trainer
         var o = outputs.ToDoubleArray();
         var t = targets.ToDoubleArray();
         int rows = outputs.Size(0);
-        if (task == TaskKind.Regression)
-        {
-            double mean = t.Average(), ssTot = 0, ssRes = 0;
-            for (int i = 0; i < t.Length; i++)
-            {
-                ssTot += (t[i] - mean) * (t[i] - mean);
-                ssRes += (t[i] - o[i]) * (t[i] - o[i]);
-            }
-            return ssTot == 0 ? 0 : 1 - ssRes / ssTot;
-        }
+        if (task == TaskKind.Regression) return RegressionMetrics.R2(t, o);
         int correct = 0;
         if (task == TaskKind.Binary)
         {
@@ -195,17 +188,10 @@ public sealed class Trainer
         else
         {
             int k = outputs.Size(1);
-            for (int i = 0; i < rows; i++) correct += ArgMax(o.AsSpan(i * k, k)) == ArgMax(t.AsSpan(i * k, k)) ? 1 : 0;
+            for (int i = 0; i < rows; i++)
+                correct += TensorPrimitives.IndexOfMax<double>(o.AsSpan(i * k, k)) == TensorPrimitives.IndexOfMax<double>(t.AsSpan(i * k, k)) ? 1 : 0;
         }
         return (double)correct / rows;
-    }
-
-    internal static int ArgMax(ReadOnlySpan<double> values)
-    {
-        int best = 0;
-        for (int i = 1; i < values.Length; i++)
-            if (values[i] > values[best]) best = i;
-        return best;
     }
 
     private void RestoreBest()

@@ -57,9 +57,7 @@ public static class TrainingBenchmark
         var labels = new int[workload.Samples];
         int classes = workload.Task == TaskKind.Multiclass ? outputs : 2;
         for (int i = 0; i < labels.Length; i++) labels[i] = rng.NextInt(classes);
-        var targets = workload.Task == TaskKind.Multiclass
-            ? Losses.OneHot(labels, outputs)
-            : Tensor.FromArray(labels.Select(l => (double)l).ToArray(), [workload.Samples, 1], DType.Float32);
+        var targets = TaskHead.Targets(workload.Task, labels, [], outputs, DType.Float32);
         var data = new TensorDataset(features, targets);
         var model = Mlp.Create(inputs, workload.Layers[1..^1], outputs, Activation.Relu, Init.PyTorchDefault, rng);
         var sgd = new Sgd(model.NamedParameters(), 0.01);

@@ -166,12 +166,8 @@ public static class TrainingPipeline
     public static TensorDataset ToDataset(TrainedModel model, TabularData data, int[] rows)
     {
         var x = model.PrepareInputs(data.Features.SelectRows(rows));
-        Tensor y = data.Task switch
-        {
-            TaskKind.Regression => Tensor.FromArray(rows.Select(i => (data.Targets![i] - model.TargetMean) / model.TargetScale).ToArray(), [rows.Length, 1], model.DType),
-            TaskKind.Binary => Tensor.FromArray(rows.Select(i => (double)data.ClassIndices![i]).ToArray(), [rows.Length, 1], model.DType),
-            _ => Losses.OneHot(rows.Select(i => data.ClassIndices![i]).ToArray(), model.ClassCount, model.DType),
-        };
-        return new TensorDataset(x, y);
+        var classes = data.ClassIndices is { } ci ? rows.Select(i => ci[i]).ToArray() : [];
+        var values = data.Targets is { } tv ? rows.Select(i => (tv[i] - model.TargetMean) / model.TargetScale).ToArray() : [];
+        return new TensorDataset(x, TaskHead.Targets(data.Task, classes, values, model.ClassCount, model.DType));
     }
 }
