@@ -231,7 +231,31 @@ public static class OpInfos
         yield return new OpInfo("matmul vector-batched matrix", x => x[0].MatMul(x[1]), [[4], [2, 4, 3]], [Domain.Normal]);
         yield return new OpInfo("matmul batched matrix-vector", x => x[0].MatMul(x[1]), [[2, 3, 4], [4]], [Domain.Normal]);
         yield return new OpInfo("matmul empty vectors", x => x[0].MatMul(x[1]), [[0], [0]], [Domain.Normal]);
+
+        // Losses with PyTorch's arguments; the mean of zero elements is NaN, so zero-size rows use sum or none.
+        foreach (var r in new[] { Reduction.Mean, Reduction.Sum, Reduction.None })
+        {
+            yield return new OpInfo($"l1_loss {r}", x => Losses.L1Loss(x[0], x[1], r), [[3, 4], [3, 4]], [Domain.Normal]);
+            yield return new OpInfo($"smooth_l1_loss beta 0.5 {r}", x => Losses.SmoothL1Loss(x[0], x[1], r, beta: 0.5), [[3, 4], [3, 4]], [Domain.Normal]);
+            yield return new OpInfo($"huber_loss delta 0.7 {r}", x => Losses.HuberLoss(x[0], x[1], r, delta: 0.7), [[3, 4], [3, 4]], [Domain.Normal]);
+            yield return new OpInfo($"nll_loss weight ignore {r}", x => Losses.NLLLoss(x[0].LogSoftmax(), [0, -100, 2], ClassWeight(x[0].DType), reduction: r), [[3, 4]], [Domain.Normal]);
+            yield return new OpInfo($"cross_entropy weight ignore smoothing {r}", x => Losses.CrossEntropy(x[0], [3, 1, -100], ClassWeight(x[0].DType), reduction: r, labelSmoothing: 0.1), [[3, 4]], [Domain.Normal]);
+            yield return new OpInfo($"cross_entropy probabilities weight smoothing {r}", x => Losses.CrossEntropy(x[0], x[1].Softmax(), ClassWeight(x[0].DType), r, labelSmoothing: 0.2), [[3, 4], [3, 4]], [Domain.Normal]);
+            yield return new OpInfo($"kl_div {r}", x => Losses.KLDivLoss(x[0].LogSoftmax(), x[1].Softmax(), r), [[3, 4], [3, 4]], [Domain.Normal]);
+            yield return new OpInfo($"kl_div log_target {r}", x => Losses.KLDivLoss(x[0].LogSoftmax(), x[1].LogSoftmax(), r, logTarget: true), [[3, 4], [3, 4]], [Domain.Normal]);
+            yield return new OpInfo($"bce_with_logits pos_weight weight {r}", x => Losses.BinaryCrossEntropyWithLogits(x[0], x[1], ClassWeight(x[0].DType).Slice(0, 0, 3).Reshape(3, 1), ClassWeight(x[0].DType), r), [[3, 4], [3, 4]], [Domain.Normal, Domain.Probability]);
+        }
+        yield return new OpInfo("cross_entropy plain", x => Losses.CrossEntropy(x[0], [3, 1, 0]), [[3, 4]], [Domain.Normal]);
+        yield return new OpInfo("l1_loss rank 0", x => Losses.L1Loss(x[0], x[1]), [[], []], [Domain.Normal]);
+        yield return new OpInfo("huber_loss rank 0 sum", x => Losses.HuberLoss(x[0], x[1], Reduction.Sum), [[], []], [Domain.Normal]);
+        yield return new OpInfo("smooth_l1_loss zero-size sum", x => Losses.SmoothL1Loss(x[0], x[1], Reduction.Sum), [[2, 0], [2, 0]], [Domain.Normal]);
+        yield return new OpInfo("l1_loss zero-size none", x => Losses.L1Loss(x[0], x[1], Reduction.None), [[0, 3], [0, 3]], [Domain.Normal]);
+        yield return new OpInfo("kl_div zero-size sum", x => Losses.KLDivLoss(x[0], x[1].Exp(), Reduction.Sum), [[0, 4], [0, 4]], [Domain.Normal]);
+        yield return new OpInfo("cross_entropy no rows sum", x => Losses.CrossEntropy(x[0], ReadOnlySpan<int>.Empty, reduction: Reduction.Sum), [[0, 4]], [Domain.Normal]);
     }
+
+    /// <summary>Per-class weights for 4 classes.</summary>
+    private static Tensor ClassWeight(DType dtype) => Tensor.FromArray([0.5, 2.0, 1.0, 1.5], [4], dtype);
 
     /// <summary>Every other exponent zeroed, so the base-0 and exponent-0 cases of a^b both occur.</summary>
     private static Tensor ExponentMask(DType dtype) => Tensor.FromArray([0, 1, 1, 0, 1, 0, 0, 1, 1, 1, 0, 1], [3, 4], dtype);
