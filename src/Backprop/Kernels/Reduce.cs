@@ -93,6 +93,24 @@ public static class Reduce
         }
     }
 
+    /// <summary>d = the product of x over <paramref name="axis"/>; the product of no elements is 1.</summary>
+    public static void ProdAxis(Tensor x, int axis, Tensor d)
+    {
+        if (x.DType == DType.Float32) ProdAxis(x.Span<float>(), x.Dims, axis, d.Span<float>());
+        else ProdAxis(x.Span<double>(), x.Dims, axis, d.Span<double>());
+    }
+
+    private static void ProdAxis<T>(ReadOnlySpan<T> x, int[] dims, int axis, Span<T> d) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        var (outer, n, inner) = ShapeUtil.AroundAxis(dims, axis);
+        d.Fill(T.One);
+        for (int o = 0; o < outer; o++)
+        {
+            var dRow = d.Slice(o * inner, inner);
+            for (int j = 0; j < n; j++) TensorPrimitives.Multiply(dRow, x.Slice((o * n + j) * inner, inner), dRow);
+        }
+    }
+
     /// <summary>
     /// d = log softmax(x) along <paramref name="axis"/> = (x − m) − log Σ exp(x − m), m the max. The
     /// shifted value x − m is formed first and stays exact, so [1e8, 1e8, 1e8] in float32 gives −log 3

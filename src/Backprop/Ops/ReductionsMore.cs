@@ -73,8 +73,73 @@ internal sealed class NormOp(double p, int? axis, bool keepDims) : Op
         gx[0] = TensorOps.KeepDims(gy, x[0].Dims, axis) * Partial(x[0], y);
 }
 
+/// <summary>
+/// The product over one axis, or over all elements (torch.prod). ∂y/∂xᵢ = Π_{j≠i} xⱼ, computed without
+/// dividing by a zero: with p the product of the nonzero elements and z the number of zeros in the
+/// slice, it is p/xᵢ when z = 0, p at the zero when z = 1 (0 elsewhere), and 0 when z ≥ 2. The masks
+/// are constants and p is itself a product, so second derivatives follow, exact except across two or
+/// more zeros of one slice (where they are taken as 0).
+/// </summary>
+internal sealed class ProdOp(int? axis, bool keepDims) : Op
+{
+    public override string Name => "Prod";
+    public override string Describe() => axis is int a ? $"Prod(axis {a}{(keepDims ? ", keepdims" : "")})" : "Prod";
+
+    public override Tensor Forward(Tensor[] x)
+    {
+        var source = axis is null ? x[0].Reshape(x[0].Length) : x[0];
+        int ax = axis ?? 0;
+        var y = TensorOps.NewOutput(ShapeUtil.ReducedShape(source.Dims, ax, keepDims: true), x[0].DType);
+        Reduce.ProdAxis(source, ax, y);
+        var dims = axis is int a ? ShapeUtil.ReducedShape(x[0].Dims, a, keepDims) : keepDims ? Enumerable.Repeat(1, x[0].Rank).ToArray() : [];
+        return y.Reshape(dims);
+    }
+
+    private Tensor ProdKeep(Tensor t) => axis is int a ? Autodiff.Apply(new ProdOp(a, true), t) : Autodiff.Apply(new ProdOp(null, false), t).Reshape(Enumerable.Repeat(1, t.Rank).ToArray());
+    private Tensor SumKeep(Tensor t) => axis is int a ? t.Sum(a, keepDims: true) : t.Sum(keepDims: true);
+
+    /// <summary>∂y/∂x in x's shape, by the zero count of each slice.</summary>
+    private Tensor Partial(Tensor x)
+    {
+        var zero = Tensor.Scalar(0, x.DType);
+        var one = Tensor.Scalar(1, x.DType);
+        var isZero = x.EqualMask(zero);
+        var zeros = SumKeep(isZero);                                         // z per slice, a constant
+        var nonzero = TensorOps.Where(isZero, one, x);
+        var p = ProdKeep(nonzero);                                           // product of the nonzero elements
+        var noZero = zeros.EqualMask(zero).BroadcastTo(x.Dims);
+        var theZero = (zeros.EqualMask(one) * isZero).BroadcastTo(x.Dims);
+        return TensorOps.Where(noZero, p / nonzero, TensorOps.Where(theZero, p.BroadcastTo(x.Dims), zero.BroadcastTo(x.Dims)));
+    }
+
+    public override Tensor? Jvp(Tensor[] x, Tensor?[] tx, Tensor y)
+    {
+        if (tx[0] is not { } t) return null;
+        var product = t * Partial(x[0]);
+        return axis is int a ? product.Sum(a, keepDims) : product.Sum(keepDims);
+    }
+
+    public override Tensor? JvpBatched(Tensor[] x, Tensor?[] tx, Tensor y, int k)
+    {
+        if (tx[0] is not { } t) return null;
+        var product = t * Partial(x[0]);
+        return axis is int a ? product.Sum(a + 1, keepDims) : product.Reshape(k, -1).Sum(1).Reshape(BatchedTangent.Dims(k, y.Dims));
+    }
+
+    public override void Vjp(Tensor gy, Tensor[] x, Tensor y, ReadOnlySpan<bool> needsGrad, Tensor?[] gx) =>
+        gx[0] = TensorOps.KeepDims(gy, x[0].Dims, axis) * Partial(x[0]);
+}
+
 public static partial class TensorOps
 {
+    /// <summary>Product of all elements (torch.prod); zeros in the input have exact gradients.</summary>
+    public static Tensor Prod(this Tensor x, bool keepDims = false) => Autodiff.Apply(new ProdOp(null, keepDims), x);
+
+    /// <summary>Product along one axis (torch.prod(dim)); the product of an empty axis is 1.</summary>
+    public static Tensor Prod(this Tensor x, int axis, bool keepDims = false) =>
+        x.Rank == 0 ? OnScalarAxis(x, axis, (v, a) => v.Prod(a, keepDims))
+        : Autodiff.Apply(new ProdOp(ShapeUtil.NormalizeAxis(axis, x.Rank), keepDims), x);
+
     /// <summary>
     /// Runs <paramref name="f"/> (an op along one axis) on a rank-0 tensor as PyTorch does, where axis 0
     /// and −1 name the tensor itself: as a one-element vector, the result reshaped back to rank 0.

@@ -206,6 +206,13 @@ public static class OpInfos
         yield return new OpInfo("sum axis of rank 0", x => x[0].Sum(0) + x[0].Mean(-1, keepDims: true) + x[0].Max(0), [[]], [Domain.Normal]);
         yield return new OpInfo("softmax of rank 0", x => x[0].Softmax(0) + x[0].LogSoftmax(-1) + x[0].LogSumExp(0), [[]], [Domain.Normal]);
 
+        foreach (var o in UnaryAtShapes("prod", x => x.Prod())) yield return o;
+        yield return Unary("prod axis", x => x.Prod(1), Domain.AwayFromZero, [3, 4]);
+        yield return Unary("prod axis 0 keepdims", x => x.Prod(0, keepDims: true), Domain.AwayFromZero, [3, 2, 2]);
+        yield return Unary("prod with one zero per row", x => x.Prod(1), Domain.WithZeros, [4, 3]);
+        yield return Unary("prod with zeros", x => x.Prod(0), Domain.WithZeros, [6, 2]); // columns with two zeros
+        yield return Unary("prod all with zeros", x => x.Prod(), Domain.WithZeros, [2, 2]);
+        yield return Unary("prod of an empty axis", x => x.Prod(1), Domain.AwayFromZero, [2, 0]);
         yield return new OpInfo("stack axis 0", x => TensorOps.Stack([x[0], x[1]], 0), [[3, 4], [3, 4]], [Domain.Normal]);
         yield return new OpInfo("stack axis -1", x => TensorOps.Stack([x[0], x[1], x[0]], -1), [[2, 3], [2, 3]], [Domain.Normal]);
         yield return new OpInfo("stack rank 0", x => TensorOps.Stack([x[0], x[1]]), [[], []], [Domain.Normal]);

@@ -77,6 +77,9 @@ public class PyTorchOpsCrossCheckTests
         yield return Case("norm p=3 axis keepdim", x => x[0].Norm(3, 1, keepDims: true), [[3, 4]]);
         yield return Case("norm p=inf axis", x => x[0].Norm(double.PositiveInfinity, 1), [[3, 4]]);
         yield return Case("norm zero rows", x => (x[0] * RowMask).Norm(2, 1), [[3, 4]]);
+        yield return Case("prod axis with zeros", x => x[0].Prod(1), [[4, 3]], Domain.WithZeros);
+        yield return Case("prod axis 0 with two zeros", x => x[0].Prod(0), [[6, 2]], Domain.WithZeros);
+        yield return Case("prod all", x => x[0].Prod(), [[2, 3]], Domain.AwayFromZero);
         yield return Case("cumsum", x => x[0].CumSum(1), [[3, 4]]);
         yield return Case("cumsum axis 0", x => x[0].CumSum(0), [[3, 2, 2]]);
         yield return Case("logsumexp axis 0", x => x[0].LogSumExp(0), [[3, 4]]);
