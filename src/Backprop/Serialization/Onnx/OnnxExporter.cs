@@ -77,7 +77,9 @@ public static class OnnxExporter
         x = g.Node("Sub", [x, g.Initializer(OnnxTensor.Of(t, "input_mean", row, source.Inputs.Mean))], "centred");
         x = g.Node("Div", [x, g.Initializer(OnnxTensor.Of(t, "input_scale", row, source.Inputs.Scale))], "standardized");
 
-        var named = source.Network.NamedParameters().ToDictionary(p => p.Parameter, p => p.Name, ReferenceEqualityComparer.Instance);
+        // Parameters by identity, for their PyTorch names ("0.weight", …).
+        var named = new Dictionary<Tensor, string>(ReferenceEqualityComparer.Instance);
+        foreach (var (pname, parameter) in source.Network.NamedParameters()) named[parameter] = pname;
         int layer = 0;
         foreach (var module in source.Network.Layers)
         {
