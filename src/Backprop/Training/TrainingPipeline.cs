@@ -82,8 +82,8 @@ public static class OptimizerFactory
 
 /// <summary>
 /// From a loaded table to a trained, evaluated model: a seeded split (stratified for classification),
-/// standardisation fitted on the training rows only, training with early stopping on the validation
-/// rows, and metrics on the untouched test rows.
+/// the preprocessing (categories, imputation, standardisation) fitted on the training rows only, training
+/// with early stopping on the validation rows, and metrics on the untouched test rows.
 /// </summary>
 public static class TrainingPipeline
 {
@@ -95,7 +95,7 @@ public static class TrainingPipeline
         if (split.Train.Length == 0 || split.Validation.Length == 0 || split.Test.Length == 0)
             throw new DataException($"{data.Source} has {data.Rows} rows: too few to split into training, validation and test sets. Give more rows.");
 
-        var standardizer = Standardizer.Fit(data.Features, split.Train);
+        var preprocessing = Preprocessor.Fit(data, split.Train);
         double targetMean = 0, targetScale = 1;
         if (data.Task == TaskKind.Regression)
         {
@@ -106,16 +106,15 @@ public static class TrainingPipeline
         }
         int classes = data.Labels?.Count ?? 0;
         var rng = new Rng(settings.Training.Seed);
-        var network = Mlp.Create(data.Features.Columns, settings.Hidden, TaskHead.Outputs(data.Task, classes), settings.Activation, Init.Auto, rng, settings.DType);
+        var network = Mlp.Create(preprocessing.Width, settings.Hidden, TaskHead.Outputs(data.Task, classes), settings.Activation, Init.Auto, rng, settings.DType);
         var model = new TrainedModel
         {
             Network = network,
             Task = data.Task,
             Hidden = settings.Hidden,
             Activation = settings.Activation,
-            FeatureNames = data.FeatureNames.ToArray(),
+            Preprocessing = preprocessing,
             TargetName = data.TargetName,
-            Inputs = standardizer,
             ClassLabels = data.Labels?.Classes.ToArray() ?? [],
             TargetMean = targetMean,
             TargetScale = targetScale,
@@ -135,7 +134,7 @@ public static class TrainingPipeline
             // Early stopping has chosen how long to train; now train that long again, from the same
             // initialisation, on every non-test row. On small data sets the held-out validation rows are
             // a large share of what there is to learn from (17 of 112 rows for iris).
-            var refitNetwork = Mlp.Create(data.Features.Columns, settings.Hidden, TaskHead.Outputs(data.Task, classes), settings.Activation, Init.Auto, new Rng(settings.Training.Seed), settings.DType);
+            var refitNetwork = Mlp.Create(preprocessing.Width, settings.Hidden, TaskHead.Outputs(data.Task, classes), settings.Activation, Init.Auto, new Rng(settings.Training.Seed), settings.DType);
             var refitOptimizer = OptimizerFactory.Create(settings.Optimizer, refitNetwork.NamedParameters(), lr, settings.WeightDecay, settings.Tolerance);
             var refit = new Trainer(refitNetwork, data.Task, refitOptimizer, options with { Epochs = history.BestEpoch + 1, Patience = 0 });
             refit.Fit(ToDataset(model, data, [.. split.Train, .. split.Validation]), validation, cancellation: cancellation);
@@ -143,8 +142,7 @@ public static class TrainingPipeline
                 foreach (var ((_, target), (_, source)) in network.NamedParameters().Zip(refitNetwork.NamedParameters())) target.CopyFrom(source.Detach());
         }
 
-        var testFeatures = data.Features.SelectRows(split.Test);
-        var report = Evaluation.Evaluate(model, testFeatures,
+        var report = Evaluation.Evaluate(model, model.PrepareInputs(data.Table, TableRows(data, split.Test)),
             data.ClassIndices is { } ci ? split.Test.Select(i => ci[i]).ToArray() : null,
             data.Targets is { } tv ? split.Test.Select(i => tv[i]).ToArray() : null);
 
@@ -162,12 +160,20 @@ public static class TrainingPipeline
         return new TrainingRun(model, history, report, split, DateTime.UtcNow - started);
     }
 
-    /// <summary>The given rows as standardised tensors; regression targets standardised, classes one-hot.</summary>
+    /// <summary>The given examples (indices into <paramref name="data"/>'s examples) as preprocessed tensors; regression targets standardised, classes one-hot.</summary>
     public static TensorDataset ToDataset(TrainedModel model, TabularData data, int[] rows)
     {
-        var x = model.PrepareInputs(data.Features.SelectRows(rows));
+        var x = model.PrepareInputs(data.Table, TableRows(data, rows));
         var classes = data.ClassIndices is { } ci ? rows.Select(i => ci[i]).ToArray() : [];
         var values = data.Targets is { } tv ? rows.Select(i => (tv[i] - model.TargetMean) / model.TargetScale).ToArray() : [];
         return new TensorDataset(x, TaskHead.Targets(data.Task, classes, values, model.ClassCount, model.DType));
+    }
+
+    /// <summary>The table rows of the given examples.</summary>
+    public static int[] TableRows(TabularData data, int[] examples)
+    {
+        var rows = new int[examples.Length];
+        for (int i = 0; i < rows.Length; i++) rows[i] = data.TableRows[examples[i]];
+        return rows;
     }
 }
