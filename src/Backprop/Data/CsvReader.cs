@@ -299,7 +299,10 @@ public sealed class CsvReader : IDisposable
         if (nul >= 0)
         {
             int line = _line + _chars.AsSpan(0, nul).Count('\n');
-            bool looksUtf16 = _encoding is TextEncoding.Utf8 or TextEncoding.Latin1 && _len > 1 && _chars.AsSpan(0, Math.Min(_len, 64)).Count('\0') * 3 >= Math.Min(_len, 64);
+            // UTF-16 text of ASCII characters read as bytes: a NUL in every other position, and only there.
+            int head = Math.Min(_len, 64), even = 0, odd = 0;
+            for (int k = 0; k < head; k++) if (_chars[k] == '\0') { if (k % 2 == 0) even++; else odd++; }
+            bool looksUtf16 = _encoding is TextEncoding.Utf8 or TextEncoding.Latin1 && head >= 8 && (even == 0) != (odd == 0) && 4 * (even + odd) >= head;
             throw new DataException(looksUtf16
                 ? $"{_source} line {line}: the file contains NUL characters, as UTF-16 text read as {EncodingName(_encoding)} does; pass --encoding utf-16 (or utf-16be)."
                 : $"{_source} line {line}: the file contains a NUL character, so it is binary data, not a CSV text file; check the path.");

@@ -48,11 +48,14 @@ public sealed class DataTable
     /// <summary>"file line L, column 'name' (k)": where a cell is, for messages.</summary>
     public string Where(int row, DataColumn column) => $"{Source} line {Line(row)}, column '{column.Name}' ({column.Position})";
 
-    internal string MissingColumnMessage(string name, string purpose)
+    internal string MissingColumnMessage(string name, string purpose) => MissingColumnMessage(Source, Header, name, purpose);
+
+    /// <summary>"data.csv has no column 'x' (purpose). Did you mean 'y'? Its columns are: …".</summary>
+    public static string MissingColumnMessage(string source, IReadOnlyList<string> header, string name, string purpose)
     {
-        var close = ColumnNames.Suggest(name, Header);
+        var close = ColumnNames.Suggest(name, header);
         string suggestion = close.Count > 0 ? $" Did you mean {string.Join(" or ", close.Select(c => $"'{c}'"))}?" : "";
-        return $"{Source} has no column '{MessageText.Quote(name)}'{purpose}.{suggestion} Its columns are: {ColumnNames.Preview(Header)}.";
+        return $"{source} has no column '{MessageText.Quote(name)}'{purpose}.{suggestion} Its columns are: {ColumnNames.Preview(header)}.";
     }
 
     /// <summary>Reads all of <paramref name="path"/>, storing the columns <paramref name="keep"/> accepts (all when null).</summary>
@@ -324,6 +327,10 @@ internal sealed class TableLoader : IDisposable
                 throw new DataException($"{reader.Source} is empty; a data file needs a header row with the column names and at least one data row.");
             _headerLine = reader.Line;
             _header = new string[reader.FieldCount];
+            bool blank = true;
+            for (int c = 0; c < reader.FieldCount; c++) blank &= reader.Field(c).IsWhiteSpace();
+            if (blank)
+                throw new DataException($"{reader.Source} is empty (line {_headerLine} has only white space); a data file needs a header row with the column names and at least one data row.");
             var seen = new Dictionary<string, int>(StringComparer.Ordinal);
             for (int c = 0; c < _header.Length; c++)
             {

@@ -108,6 +108,9 @@ public sealed class Preprocessor
         Unknown = unknown;
     }
 
+    /// <summary>The same preprocessing with another policy for unseen categories.</summary>
+    public Preprocessor WithUnknown(UnknownCategoryPolicy unknown) => unknown == Unknown ? this : new Preprocessor(_columns, Missing, unknown);
+
     /// <summary>The raw columns used, in network-input order.</summary>
     public IReadOnlyList<PreprocessedColumn> Columns => _columns;
     /// <summary>The name of each network input.</summary>

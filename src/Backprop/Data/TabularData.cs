@@ -239,7 +239,7 @@ public sealed class TabularData
         }
         if (distinctCount < 2)
             throw new DataException(
-                $"{table.Source}: the target column '{target.Name}' (column {target.Position}) has only one distinct value, '{MessageText.Quote(first)}', in all {rows.Length} rows with a target; there is nothing to learn, so check that this is the right target column and file.");
+                $"{table.Source}: the target column '{target.Name}' (column {target.Position}) has only one distinct value, '{MessageText.Quote(first)}', in all {rows.Length} rows with a target; there is nothing to learn (classification needs two classes, regression a target that varies), so check that this is the right target column and file.");
         var kind = task ?? TaskInference.Decide(numeric, integers, distinctCount, rows.Length);
         Func<int, string> label = numeric ? r => Cells.Format(target.Number(r)) : r => target.Text(r)!;
         return (kind, label);

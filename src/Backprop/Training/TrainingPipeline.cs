@@ -41,7 +41,14 @@ public sealed record TrainSettings
 }
 
 /// <summary>The result of <see cref="TrainingPipeline.Run"/>.</summary>
-public sealed record TrainingRun(TrainedModel Model, TrainingHistory History, EvaluationReport Test, SplitIndices Split, TimeSpan Duration);
+public sealed record TrainingRun(TrainedModel Model, TrainingHistory History, EvaluationReport Test, SplitIndices Split, TimeSpan Duration)
+{
+    /// <summary>
+    /// Validation and test cells whose category the training rows did not have: encoded as all zeros
+    /// during training whatever --unknown says (the saved model applies --unknown at predict time).
+    /// </summary>
+    public TransformCounts HeldOut { get; init; } = new();
+}
 
 /// <summary>Makes the optimizers the tool offers by name, with defaults that suit small tabular networks.</summary>
 public static class OptimizerFactory
@@ -120,8 +127,9 @@ public static class TrainingPipeline
             TargetScale = targetScale,
         };
 
+        var heldOut = new TransformCounts();
         var train = ToDataset(model, data, split.Train);
-        var validation = ToDataset(model, data, split.Validation);
+        var validation = ToDataset(model, data, split.Validation, heldOut);
         double lr = settings.LearningRate ?? OptimizerFactory.DefaultLearningRate(settings.Optimizer);
         var optimizer = OptimizerFactory.Create(settings.Optimizer, network.NamedParameters(), lr, settings.WeightDecay, settings.Tolerance);
         var options = OptimizerFactory.IsGradientFlow(settings.Optimizer)
@@ -137,12 +145,12 @@ public static class TrainingPipeline
             var refitNetwork = Mlp.Create(preprocessing.Width, settings.Hidden, TaskHead.Outputs(data.Task, classes), settings.Activation, Init.Auto, new Rng(settings.Training.Seed), settings.DType);
             var refitOptimizer = OptimizerFactory.Create(settings.Optimizer, refitNetwork.NamedParameters(), lr, settings.WeightDecay, settings.Tolerance);
             var refit = new Trainer(refitNetwork, data.Task, refitOptimizer, options with { Epochs = history.BestEpoch + 1, Patience = 0 });
-            refit.Fit(ToDataset(model, data, [.. split.Train, .. split.Validation]), validation, cancellation: cancellation);
+            refit.Fit(ToDataset(model, data, [.. split.Train, .. split.Validation], new TransformCounts()), validation, cancellation: cancellation);
             using (Autodiff.NoGrad())
                 foreach (var ((_, target), (_, source)) in network.NamedParameters().Zip(refitNetwork.NamedParameters())) target.CopyFrom(source.Detach());
         }
 
-        var report = Evaluation.Evaluate(model, model.PrepareInputs(data.Table, TableRows(data, split.Test)),
+        var report = Evaluation.Evaluate(model, HeldOutInputs(model, data, split.Test, heldOut),
             data.ClassIndices is { } ci ? split.Test.Select(i => ci[i]).ToArray() : null,
             data.Targets is { } tv ? split.Test.Select(i => tv[i]).ToArray() : null);
 
@@ -157,17 +165,21 @@ public static class TrainingPipeline
         info["refit"] = settings.Refit && !history.Cancelled ? $"on training + validation rows for {history.BestEpoch + 1} epochs" : "no";
         info["rows"] = $"{split.Train.Length} train, {split.Validation.Length} validation, {split.Test.Length} test";
         foreach (var (name, value) in report.Values()) info["test_" + name] = value.ToString("R", CultureInfo.InvariantCulture);
-        return new TrainingRun(model, history, report, split, DateTime.UtcNow - started);
+        return new TrainingRun(model, history, report, split, DateTime.UtcNow - started) { HeldOut = heldOut };
     }
 
     /// <summary>The given examples (indices into <paramref name="data"/>'s examples) as preprocessed tensors; regression targets standardised, classes one-hot.</summary>
-    public static TensorDataset ToDataset(TrainedModel model, TabularData data, int[] rows)
+    public static TensorDataset ToDataset(TrainedModel model, TabularData data, int[] rows, TransformCounts? heldOut = null)
     {
-        var x = model.PrepareInputs(data.Table, TableRows(data, rows));
+        var x = heldOut is null ? model.PrepareInputs(data.Table, TableRows(data, rows)) : HeldOutInputs(model, data, rows, heldOut);
         var classes = data.ClassIndices is { } ci ? rows.Select(i => ci[i]).ToArray() : [];
         var values = data.Targets is { } tv ? rows.Select(i => (tv[i] - model.TargetMean) / model.TargetScale).ToArray() : [];
         return new TensorDataset(x, TaskHead.Targets(data.Task, classes, values, model.ClassCount, model.DType));
     }
+
+    // Rows the preprocessing was not fitted on may hold categories it has not seen; they are all zeros.
+    private static Tensor HeldOutInputs(TrainedModel model, TabularData data, int[] rows, TransformCounts counts) =>
+        model.Preprocessing.WithUnknown(UnknownCategoryPolicy.Ignore).Transform(data.Table, TableRows(data, rows), model.DType, counts);
 
     /// <summary>The table rows of the given examples.</summary>
     public static int[] TableRows(TabularData data, int[] examples)
