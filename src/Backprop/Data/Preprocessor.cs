@@ -265,7 +265,7 @@ public sealed class Preprocessor
                     values[(long)i * w + j] = f;
                 }
             }
-            return Tensor.FromArray(values, rows.Length, w);
+            return Tensor.Wrap(values, [rows.Length, w]);
         }
         var doubles = new double[(long)rows.Length * w];
         for (int i = 0; i < rows.Length; i++)
@@ -277,7 +277,7 @@ public sealed class Preprocessor
                 doubles[(long)i * w + j] = row[j];
             }
         }
-        return Tensor.FromArray(doubles, rows.Length, w);
+        return Tensor.Wrap(doubles, [rows.Length, w]);
     }
 
     /// <summary>Every row of <paramref name="table"/>.</summary>

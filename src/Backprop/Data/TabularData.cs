@@ -200,13 +200,22 @@ public sealed class TabularData
             return new TabularData(table, targetColumn, example, featureColumns, kind, null, null, y, options, warnings);
         }
 
-        var raw = example.Select(labelOf).ToArray();
-        var labels = LabelEncoder.Fit(raw);
+        // Labels from the distinct values, then one class index per row without a string per row.
+        var distinctLabels = new HashSet<string>(StringComparer.Ordinal);
+        var byValue = new Dictionary<double, int>();
+        foreach (int r in example)
+        {
+            if (targetColumn.IsNumeric) { if (byValue.TryAdd(targetColumn.Number(r), 0)) distinctLabels.Add(labelOf(r)); }
+            else distinctLabels.Add(targetColumn.Text(r)!);
+        }
+        var labels = LabelEncoder.Fit(distinctLabels);
         if (kind == TaskKind.Binary && labels.Count != 2)
             throw new DataException(
                 $"{table.Source}: the task is binary but the target column '{targetColumn.Name}' (column {targetColumn.Position}) has {labels.Count} classes ({ColumnNames.Preview(labels.Classes)}); use a multiclass task or a two-class target.");
+        foreach (var v in byValue.Keys.ToArray()) byValue[v] = labels.Encode(Cells.Format(v));
         var classes = new int[example.Length];
-        for (int i = 0; i < classes.Length; i++) classes[i] = labels.Encode(raw[i]);
+        for (int i = 0; i < classes.Length; i++)
+            classes[i] = targetColumn.IsNumeric ? byValue[targetColumn.Number(example[i])] : labels.Encode(targetColumn.Text(example[i])!);
         return new TabularData(table, targetColumn, example, featureColumns, kind, labels, classes, null, options, warnings);
     }
 
