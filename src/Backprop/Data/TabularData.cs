@@ -110,6 +110,16 @@ public sealed class TabularData
     public int[]? ClassIndices { get; }
     /// <summary>Each example's numeric target; null for classification.</summary>
     public double[]? Targets { get; }
+    /// <summary>
+    /// Each example's target as text: the class label (numbers in shortest form, so "1.0" reads "1") or the
+    /// value in shortest round-trip form.
+    /// </summary>
+    public IReadOnlyList<string> RawTargets => _rawTargets ??= ClassIndices is { } ci
+        ? [.. ci.Select(Labels!.Decode)]
+        : [.. Targets!.Select(Cells.Format)];
+
+    private string[]? _rawTargets;
+
     /// <summary>Things the user should know (rows left out, columns that look like identifiers), one sentence each.</summary>
     public IReadOnlyList<string> Warnings => _warnings;
 
