@@ -58,19 +58,30 @@ internal static class CliOptions
     public static IReadOnlyList<string> ParseNames(string? text) =>
         string.IsNullOrWhiteSpace(text) ? [] : text.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
 
-    /// <summary>Shows "loading FILE: …" on stderr once loading has taken more than a second, then every half second.</summary>
+    /// <summary>
+    /// Shows "loading FILE: …" on stderr once loading has taken more than a second: on a terminal one line
+    /// rewritten in place twice a second, in a log a line per tenth of the file (or every ten seconds).
+    /// </summary>
     public static Action<LoadProgress> LoadingProgress(TextWriter err, string path)
     {
         var clock = System.Diagnostics.Stopwatch.StartNew();
+        bool terminal = err == Console.Error && !Console.IsErrorRedirected;
         double last = 0;
+        long lastTenth = -1;
         string name = Path.GetFileName(path);
         return p =>
         {
             double s = clock.Elapsed.TotalSeconds;
-            if (s < 1 || s - last < 0.5) return;
+            if (s < 1) return;
+            bool done = p.TotalBytes > 0 && p.BytesRead >= p.TotalBytes;
+            long tenth = p.TotalBytes > 0 ? 10 * p.BytesRead / p.TotalBytes : (long)(s / 10);
+            if (terminal ? s - last < 0.5 && !done : tenth == lastTenth) return;
             last = s;
+            lastTenth = tenth;
             string share = p.TotalBytes > 0 ? string.Create(CultureInfo.InvariantCulture, $"{100.0 * p.BytesRead / p.TotalBytes:F0}%, ") : "";
-            err.WriteLine(string.Create(CultureInfo.InvariantCulture, $"loading {name}: {share}{p.Rows:N0} rows, {p.BytesRead / 1e6:F0} MB in {s:F1} s"));
+            string line = string.Create(CultureInfo.InvariantCulture, $"loading {name}: {share}{p.Rows:N0} rows, {p.BytesRead / 1e6:F0} MB in {s:F1} s");
+            if (terminal) err.Write("\r" + line + (done ? "\n" : ""));
+            else err.WriteLine(line);
         };
     }
 

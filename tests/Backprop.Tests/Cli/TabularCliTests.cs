@@ -38,7 +38,9 @@ public class TabularCliTests
     {
         var (dir, model) = Trained.Value;
         string a = Path.Combine(dir, "a.csv"), b = Path.Combine(dir, "b.csv");
-        var inProcess = CliRunner.Run("predict", model, PreprocessorTests.Fixture, "--id", "id", "--out", a);
+        // Two fresh processes: in-process runs share the GEMM's global test switches with tests running in
+        // parallel (GemmTests forces kernels and paths), which may change the last bit.
+        var inProcess = CliRunner.RunProcess("predict", model, PreprocessorTests.Fixture, "--id", "id", "--out", a);
         Assert.True(inProcess.ExitCode == 0, inProcess.Error);
         var separate = CliRunner.RunProcess("predict", model, PreprocessorTests.Fixture, "--id", "id", "--out", b);
         Assert.True(separate.ExitCode == 0, separate.Error);
@@ -67,8 +69,8 @@ public class TabularCliTests
         var original = File.ReadAllLines(PreprocessorTests.Fixture);
         string reversed = Path.Combine(dir, "reversed.csv");
         File.WriteAllLines(reversed, original.Select(l => "extra," + string.Join(",", SplitCsv(l).Reverse().Select(f => CsvWriter.Quote(f)))).Select((l, i) => i == 0 ? l : l.Replace("extra,", "0,")));
-        var e1 = CliRunner.Run("explain", model, PreprocessorTests.Fixture, "--rows", "0,1", "--format", "json");
-        var e2 = CliRunner.Run("explain", model, reversed, "--rows", "0,1", "--format", "json");
+        var e1 = CliRunner.RunProcess("explain", model, PreprocessorTests.Fixture, "--rows", "0,1", "--format", "json");
+        var e2 = CliRunner.RunProcess("explain", model, reversed, "--rows", "0,1", "--format", "json");
         Assert.True(e1.ExitCode == 0, e1.Error + e1.Output[..Math.Min(500, e1.Output.Length)]);
         Assert.Equal(e1.Output.Replace("customers.csv", "X"), e2.Output.Replace("reversed.csv", "X"));
         var text = CliRunner.Run("explain", model, PreprocessorTests.Fixture, "--rows", "0,1");
