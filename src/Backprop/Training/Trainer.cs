@@ -304,11 +304,12 @@ public sealed class Trainer
         if (_scheduler is not null)
             foreach (var (k, v) in _scheduler.StateDict()) state["scheduler." + k] = v;
         var rngState = _rng.GetState();
-        state["trainer.rng"] = Tensor.FromArray(rngState.Select(w => BitConverter.UInt64BitsToDouble(w)).ToArray(), rngState.Length);
+        // float64 on purpose: the generator's 64-bit words travel as the bit patterns of doubles.
+        state["trainer.rng"] = Tensor.FromArray(rngState.Select(w => BitConverter.UInt64BitsToDouble(w)).ToArray(), [rngState.Length], DType.Float64);
         state["trainer.counters"] = Tensor.FromArray(new double[]
         {
             _nextEpoch, _epochsWithoutImprovement, History.BestEpoch, History.BestValidationLoss,
-        }, 4);
+        }, [4], DType.Float64);
         var h = History.Epochs;
         var rows = new double[h.Count * 6];
         for (int i = 0; i < h.Count; i++)
@@ -316,7 +317,7 @@ public sealed class Trainer
             var e = h[i];
             new[] { e.Epoch, e.TrainLoss, e.ValidationLoss, e.ValidationScore, e.LearningRate, e.Improved ? 1.0 : 0.0 }.CopyTo(rows, i * 6);
         }
-        state["trainer.history"] = Tensor.FromArray(rows, h.Count, 6);
+        state["trainer.history"] = Tensor.FromArray(rows, [h.Count, 6], DType.Float64);
         return state;
     }
 
