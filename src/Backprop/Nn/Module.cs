@@ -164,22 +164,15 @@ public abstract class Module
             if (value is not null) yield return (name, kind, value);
     }
 
-    /// <summary>Replaces the tensor registered as <paramref name="name"/> (a field, auto-property or explicit member).</summary>
-    private void ReplaceTensor(string name, Tensor replacement)
+    /// <summary>Points every member of this module that holds <paramref name="old"/> (field, auto-property or explicit registration) at <paramref name="replacement"/>.</summary>
+    private void ReplaceTensor(Tensor old, Tensor replacement)
     {
         foreach (var slot in SlotsOf(GetType()))
-            if (slot.Name == name && slot.Kind is MemberKind.Parameter or MemberKind.Buffer)
-            {
+            if (slot.Kind is MemberKind.Parameter or MemberKind.Buffer && ReferenceEquals(slot.Field.GetValue(this), old))
                 slot.Field.SetValue(this, replacement);
-                return;
-            }
         for (int i = 0; _registered is not null && i < _registered.Count; i++)
-            if (_registered[i].Name == name)
-            {
-                _registered[i] = (name, _registered[i].Kind, replacement);
-                return;
-            }
-        throw new InvalidOperationException($"{GetType().Name} has no tensor '{name}'.");
+            if (ReferenceEquals(_registered[i].Value, old))
+                _registered[i] = (_registered[i].Name, _registered[i].Kind, replacement);
     }
 
     // ---- traversal ---------------------------------------------------------------------------------
@@ -269,15 +262,21 @@ public abstract class Module
     /// </summary>
     public Module To(DType dtype)
     {
-        foreach (var module in Modules())
-            foreach (var (name, kind, value) in module.Members().ToArray())
+        // One replacement per tensor, so a tensor shared by two members (or two modules) stays shared.
+        var converted = new Dictionary<Tensor, Tensor>(ReferenceEqualityComparer.Instance);
+        foreach (var module in Modules().ToArray())
+            foreach (var (_, kind, value) in module.Members().ToArray())
             {
                 if (kind is not (MemberKind.Parameter or MemberKind.Buffer)) continue;
                 var t = (Tensor)value;
                 if (t.DType == dtype) continue;
-                var converted = t.Detach().To(dtype);
-                if (kind == MemberKind.Parameter) converted.RequiresGrad = true;
-                module.ReplaceTensor(name, converted);
+                if (!converted.TryGetValue(t, out var replacement))
+                {
+                    replacement = t.Detach().To(dtype);
+                    if (kind == MemberKind.Parameter) replacement.RequiresGrad = true;
+                    converted[t] = replacement;
+                }
+                module.ReplaceTensor(t, replacement);
             }
         return this;
     }
