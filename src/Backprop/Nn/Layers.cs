@@ -26,7 +26,7 @@ internal static class LayerInit
         return t;
     }
 
-    public static string F(double v) => v.ToString("R", CultureInfo.InvariantCulture);
+    public static string F(double v) => v.ToString("R", CultureInfo.InvariantCulture).Replace("E", "e", StringComparison.Ordinal);   // Python prints 1e-05
     public static string Pair(int a, int b) => $"({a}, {b})";
 }
 

@@ -72,7 +72,7 @@ public class CustomModuleTests
             ")", model.ToString());
         var net = new Net().ToString();
         Assert.Contains("  (blocks.0): Block(\n    (fc1): Linear(in_features=4, out_features=4, bias=True)\n", net);
-        Assert.Contains("  (norm): BatchNorm1d(4, eps=1E-05, momentum=0.1, affine=True, track_running_stats=True)", net);
+        Assert.Contains("  (norm): BatchNorm1d(4, eps=1e-05, momentum=0.1, affine=True, track_running_stats=True)", net);
     }
 
     [Fact]
