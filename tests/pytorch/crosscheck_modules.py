@@ -36,7 +36,7 @@ def read(path):
 def write(path, tensors):
     """The safetensors layout: 8-byte little-endian header length, JSON header, raw little-endian data."""
     header, chunks, offset = {}, [], 0
-    codes = {torch.float32: 'F32', torch.float64: 'F64'}
+    codes = {torch.float32: 'F32', torch.float64: 'F64', torch.int64: 'I64'}
     for name, t in tensors.items():
         t = t.detach().contiguous().cpu()
         data = t.numpy().tobytes()
@@ -187,9 +187,8 @@ def main():
         net(torch.randn(16, 1, 8, 8, dtype=torch.float64))
     net.eval()
     x = torch.randn(5, 1, 8, 8, dtype=torch.float64)
-    # safetensors.torch.save_file(net.state_dict()) would write num_batches_tracked as I64, which Backprop
-    # does not read; it is converted to F64 here (see docs/modules.md).
-    write(f'{d}/torch_model.safetensors', {k: (v.double() if not v.is_floating_point() else v) for k, v in net.state_dict().items()})
+    # As safetensors.torch.save_file(net.state_dict()) writes it: num_batches_tracked stays int64 (I64).
+    write(f'{d}/torch_model.safetensors', net.state_dict())
     write(f'{d}/torch_io.safetensors', {'input': x, 'output': net(x).detach()})
     json.dump(report, open(f'{d}/report.json', 'w'), indent=1)
     for k, v in report['cases'].items():

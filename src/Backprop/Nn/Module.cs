@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Globalization;
 using System.Reflection;
 using System.Text;
+using Backprop.IO;
 using Backprop.Serialization;
 
 namespace Backprop.Nn;
@@ -346,7 +347,7 @@ public abstract class Module
         var entries = StateDict().Select(kv => kv.Value.DType == DType.Float32
             ? new TensorEntry(kv.Key, kv.Value.ToFloatArray(), kv.Value.Shape.ToArray())
             : new TensorEntry(kv.Key, kv.Value.ToDoubleArray(), kv.Value.Shape.ToArray()));
-        SafeTensors.Write(path, entries, metadata);
+        AtomicFile.WriteAllBytes(path, SafeTensors.Serialize(entries, metadata));
     }
 
     /// <summary>

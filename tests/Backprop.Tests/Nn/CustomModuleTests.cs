@@ -192,4 +192,19 @@ public class CustomModuleTests
         var e = Assert.Throws<BackpropException>(() => new Linear(2, 2).Forward(Tensor.FromArray([1.0, 2.0], [1, 2], DType.Float64)));
         Assert.Contains("To(DType)", e.Message);
     }
+
+    [Fact]
+    public void Int64EntriesAsPyTorchWritesThemLoadAsFloat64()
+    {
+        // num_batches_tracked as safetensors.torch.save_file writes it: I64, rank 0; and an I64 vector.
+        string header = "{\"nbt\":{\"dtype\":\"I64\",\"shape\":[],\"data_offsets\":[0,8]},\"v\":{\"dtype\":\"I64\",\"shape\":[2],\"data_offsets\":[8,24]}}";
+        header += new string(' ', (8 - header.Length % 8) % 8);
+        var bytes = new List<byte>(BitConverter.GetBytes((ulong)header.Length));
+        bytes.AddRange(System.Text.Encoding.UTF8.GetBytes(header));
+        foreach (long v in new long[] { 7, -3, 1L << 40 }) bytes.AddRange(BitConverter.GetBytes(v));
+        var file = Backprop.Serialization.SafeTensors.Parse(bytes.ToArray());
+        Assert.Equal(DType.Float64, file["nbt"].DType);
+        Assert.Equal([7.0], file["nbt"].ToDoubleArray());
+        Assert.Equal([-3.0, 1L << 40], file["v"].ToDoubleArray());
+    }
 }
