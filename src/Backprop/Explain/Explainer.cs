@@ -27,7 +27,7 @@ public static class Explainer
 
     /// <summary>Explain for a multiclass network with the targets given as class indices.</summary>
     public static MlpExplanation Explain(IReadOnlyList<ExplainLayer> layers, Tensor inputs, int[] classIndices, ExplainOptions? options = null) =>
-        Explain(layers, ExplainTask.Multiclass, inputs, Tensor.FromArray(Array.ConvertAll(classIndices, c => (double)c), [classIndices.Length]), options);
+        Explain(layers, ExplainTask.Multiclass, inputs, Tensor.FromArray(Array.ConvertAll(classIndices, c => (double)c), [classIndices.Length], DType.Float64), options);
 }
 
 internal enum Activation { Relu, LeakyRelu, Tanh, Sigmoid, Softplus, Identity, Softmax }

@@ -18,6 +18,7 @@ public static class Elementwise
     /// <summary>d = op(x, parameter) elementwise.</summary>
     public static void Unary<TOp>(Tensor x, Tensor d, double parameter = 0) where TOp : IUnaryOperator
     {
+        if (d.Length == 0) return;   // TensorPrimitives rejects empty spans; a zero-size tensor has nothing to compute
         if (d.DType == DType.Float32) TOp.Invoke(x.Span<float>(), d.Span<float>(), (float)parameter);
         else TOp.Invoke(x.Span<double>(), d.Span<double>(), parameter);
     }

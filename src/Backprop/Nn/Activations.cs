@@ -9,7 +9,6 @@ namespace Backprop.Nn;
 public sealed class ReLU : Module
 {
     public override Tensor Forward(Tensor x) => x.Relu();
-    public override string ToString() => "ReLU()";
 }
 
 /// <summary>x if x &gt; 0 else slope·x.</summary>
@@ -17,33 +16,29 @@ public sealed class LeakyReLU(double negativeSlope = 0.01) : Module
 {
     public double NegativeSlope { get; } = negativeSlope;
     public override Tensor Forward(Tensor x) => x.LeakyRelu(NegativeSlope);
-    public override string ToString() => $"LeakyReLU(negative_slope={NegativeSlope.ToString(CultureInfo.InvariantCulture)})";
+    protected override string ExtraRepr() => $"negative_slope={NegativeSlope.ToString(CultureInfo.InvariantCulture)}";
 }
 
 /// <summary>tanh x.</summary>
 public sealed class Tanh : Module
 {
     public override Tensor Forward(Tensor x) => x.Tanh();
-    public override string ToString() => "Tanh()";
 }
 
 /// <summary>1 / (1 + e⁻ˣ).</summary>
 public sealed class Sigmoid : Module
 {
     public override Tensor Forward(Tensor x) => x.Sigmoid();
-    public override string ToString() => "Sigmoid()";
 }
 
 /// <summary>log(1 + eˣ).</summary>
 public sealed class Softplus : Module
 {
     public override Tensor Forward(Tensor x) => x.Softplus();
-    public override string ToString() => "Softplus()";
 }
 
 /// <summary>x unchanged (the same tensor, so the graph gains no node).</summary>
 public sealed class Identity : Module
 {
     public override Tensor Forward(Tensor x) => x;
-    public override string ToString() => "Identity()";
 }

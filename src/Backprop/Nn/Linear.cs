@@ -13,8 +13,8 @@ public sealed class Linear : Module
     /// U(−1/√in, 1/√in). Without <paramref name="rng"/> the draw comes from
     /// <see cref="Initializers.DefaultRng"/>, so a program that seeds it stays reproducible.
     /// </summary>
-    public Linear(int inFeatures, int outFeatures, bool bias = true, Rng? rng = null, DType dtype = DType.Float32)
-        : this(dtype, inFeatures, outFeatures, bias)
+    public Linear(int inFeatures, int outFeatures, bool bias = true, Rng? rng = null, DType? dtype = null)
+        : this(dtype ?? Tensor.DefaultDType, inFeatures, outFeatures, bias)
     {
         Initializers.Initialize(this, Init.PyTorchDefault, Activation.Identity, rng ?? Initializers.DefaultRng);
     }
@@ -58,12 +58,6 @@ public sealed class Linear : Module
         return Bias is null ? z : z + Bias;
     }
 
-    public override IEnumerable<(string Name, Tensor Parameter)> NamedParameters()
-    {
-        yield return ("weight", Weight);
-        if (Bias is not null) yield return ("bias", Bias);
-    }
-
-    public override string ToString() =>
-        $"Linear(in_features={InFeatures}, out_features={OutFeatures}, bias={(Bias is null ? "False" : "True")})";
+    protected override string ExtraRepr() =>
+        $"in_features={InFeatures}, out_features={OutFeatures}, bias={(Bias is null ? "False" : "True")}";
 }

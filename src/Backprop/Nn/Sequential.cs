@@ -1,5 +1,3 @@
-using System.Text;
-
 namespace Backprop.Nn;
 
 /// <summary>
@@ -9,7 +7,7 @@ namespace Backprop.Nn;
 /// </summary>
 public sealed class Sequential : Module
 {
-    private readonly Module[] _layers;
+    [NotRegistered] private readonly Module[] _layers;
 
     public Sequential(params Module[] layers)
     {
@@ -17,6 +15,7 @@ public sealed class Sequential : Module
         for (int i = 0; i < layers.Length; i++)
             if (layers[i] is null) throw new BackpropException($"Sequential: layer {i} is null.");
         _layers = (Module[])layers.Clone();
+        for (int i = 0; i < _layers.Length; i++) RegisterModule(i.ToString(System.Globalization.CultureInfo.InvariantCulture), _layers[i]);
     }
 
     public IReadOnlyList<Module> Layers => _layers;
@@ -29,24 +28,5 @@ public sealed class Sequential : Module
     {
         foreach (var layer in _layers) x = layer.Forward(x);
         return x;
-    }
-
-    public override IEnumerable<(string Name, Tensor Parameter)> NamedParameters()
-    {
-        for (int i = 0; i < _layers.Length; i++)
-            foreach (var (name, parameter) in _layers[i].NamedParameters())
-                yield return ($"{i}.{name}", parameter);
-    }
-
-    public override string ToString()
-    {
-        if (_layers.Length == 0) return "Sequential()";
-        var sb = new StringBuilder("Sequential(\n");
-        for (int i = 0; i < _layers.Length; i++)
-        {
-            var inner = _layers[i].ToString().Replace("\n", "\n  ", StringComparison.Ordinal);
-            sb.Append("  (").Append(i).Append("): ").Append(inner).Append('\n');
-        }
-        return sb.Append(')').ToString();
     }
 }

@@ -60,7 +60,7 @@ public static class SafeTensors
     private static readonly HashSet<string> KnownOtherDTypes = new(StringComparer.Ordinal)
     {
         "BOOL", "U8", "I8", "F8_E5M2", "F8_E4M3", "F8_E8M0", "F4", "F6_E2M3", "F6_E3M2",
-        "I16", "U16", "F16", "BF16", "I32", "U32", "I64", "U64", "C64",
+        "I16", "U16", "F16", "BF16", "I32", "U32", "U64", "C64",
     };
 
     internal static string Code(DType dtype) => dtype == DType.Float32 ? "F32" : "F64";
@@ -228,7 +228,8 @@ public static class SafeTensors
 
     private delegate void ReadAt(long offset, Span<byte> destination);
 
-    private sealed record Descriptor(string Name, DType DType, int[] Shape, long Begin, long End);
+    // Int64: stored as I64 in the file (PyTorch's BatchNorm num_batches_tracked), read into a float64 entry.
+    private sealed record Descriptor(string Name, DType DType, int[] Shape, long Begin, long End, bool Int64 = false);
 
     private static SafeTensorsFile ReadCore(string source, long fileLength, ReadAt readAt)
     {
@@ -279,7 +280,21 @@ public static class SafeTensors
         foreach (var d in descriptors)
         {
             int count = checked((int)((d.End - d.Begin) / d.DType.SizeInBytes()));
-            if (d.DType == DType.Float32)
+            if (d.Int64)
+            {
+                var raw = new long[count];
+                readAt(dataStart + d.Begin, MemoryMarshal.AsBytes(raw.AsSpan()));
+                var data = new double[count];
+                for (int i = 0; i < count; i++)
+                {
+                    long v = BitConverter.IsLittleEndian ? raw[i] : BinaryPrimitives.ReverseEndianness(raw[i]);
+                    if (Math.Abs(v) > (1L << 53))
+                        throw new ModelFileException($"Model file '{source}' stores tensor '{d.Name}' as I64 with the value {v}, which a float64 cannot hold exactly; Backprop reads integer tensors only as counts and indices up to 2^53.");
+                    data[i] = v;
+                }
+                tensors.Add(new TensorEntry(d.Name, data, d.Shape));
+            }
+            else if (d.DType == DType.Float32)
             {
                 var data = new float[count];
                 readAt(dataStart + d.Begin, MemoryMarshal.AsBytes(data.AsSpan()));
@@ -365,13 +380,16 @@ public static class SafeTensors
         if (!value.TryGetProperty("dtype", out var dtypeElement) || dtypeElement.ValueKind != JsonValueKind.String)
             throw bad($"tensor '{name}' has no dtype string.");
         string code = dtypeElement.GetString()!;
+        // I64 (PyTorch's integer buffers such as BatchNorm's num_batches_tracked) is read as float64 values:
+        // both are 8 bytes, so the size checks below hold as written.
+        bool int64 = code == "I64";
         DType dtype = code switch
         {
             "F32" => DType.Float32,
-            "F64" => DType.Float64,
+            "F64" or "I64" => DType.Float64,
             _ when KnownOtherDTypes.Contains(code) =>
                 throw new ModelFileException($"Model file '{source}' stores tensor '{name}' as {code}, a dtype Backprop cannot load; convert the tensors to F32 or F64 (in PyTorch: t.float() or t.double()) and save again."),
-            _ => throw bad($"tensor '{name}' has the unknown dtype '{Shorten(code)}' (Backprop reads F32 and F64)."),
+            _ => throw bad($"tensor '{name}' has the unknown dtype '{Shorten(code)}' (Backprop reads F32, F64 and I64)."),
         };
 
         if (!value.TryGetProperty("shape", out var shapeElement) || shapeElement.ValueKind != JsonValueKind.Array)
@@ -418,7 +436,7 @@ public static class SafeTensors
             throw bad($"tensor '{name}' has shape [{ShapeText(shapeElement)}] of {code}, which needs {bytes} bytes, but its data_offsets [{begin}, {end}] span {end - begin}.");
         if (count > Array.MaxLength)
             throw bad($"tensor '{name}' has {count} elements, more than one .NET array can hold.");
-        return new Descriptor(name, dtype, shape, begin, end);
+        return new Descriptor(name, dtype, shape, begin, end, int64);
     }
 
     private static string ShapeText(JsonElement shape) => string.Join(", ", shape.EnumerateArray().Select(d => d.GetRawText()));

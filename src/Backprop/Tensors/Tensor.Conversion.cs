@@ -30,6 +30,6 @@ public sealed partial class Tensor
     /// <summary>A float32 tensor with a copy of the span's values.</summary>
     public static Tensor FromSpan(ReadOnlySpan<float> values, params int[] shape) => FromArray(values.ToArray(), shape);
 
-    /// <summary>A float64 tensor with a copy of the span's values.</summary>
-    public static Tensor FromSpan(ReadOnlySpan<double> values, params int[] shape) => FromArray(values.ToArray(), shape);
+    /// <summary>A float64 tensor with a copy of the span's values (doubles given as a span keep their precision).</summary>
+    public static Tensor FromSpan(ReadOnlySpan<double> values, params int[] shape) => FromArray(values.ToArray(), shape, DType.Float64);
 }

@@ -51,7 +51,7 @@ public static class ModelFile
     internal static Tensor ToTensor(TensorEntry entry, DType? dtype = null) =>
         (dtype ?? entry.DType) == DType.Float32
             ? Tensor.FromArray(entry.ToFloatArray(), entry.Shape.ToArray())
-            : Tensor.FromArray(entry.ToDoubleArray(), entry.Shape.ToArray());
+            : Tensor.FromArray(entry.ToDoubleArray(), entry.Shape.ToArray(), DType.Float64);
 
     internal static TensorEntry ToEntry(string name, Tensor t) =>
         t.DType == DType.Float32 ? new TensorEntry(name, t.Detach().ToFloatArray(), t.Shape.ToArray()) : new TensorEntry(name, t.Detach().ToDoubleArray(), t.Shape.ToArray());

@@ -64,11 +64,14 @@ public sealed class TrainingHistory
 /// </summary>
 public sealed class Trainer
 {
-    private readonly Sequential _model;
-    private readonly TaskKind _task;
+    private readonly Module _model;
+    private readonly TaskKind? _task;
+    private readonly Func<Tensor, Tensor, Tensor> _loss;
+    private readonly Func<Tensor, Tensor, double>? _score;
     private readonly Optimizer _optimizer;
     private readonly LearningRateScheduler? _scheduler;
     private readonly TrainingOptions _options;
+    // Parameters and buffers (state-dict order): what early stopping restores and a checkpoint saves.
     private readonly (string Name, Tensor Parameter)[] _parameters;
     private readonly Tensor[] _best;
     private Rng _rng;
@@ -76,34 +79,75 @@ public sealed class Trainer
     private int _epochsWithoutImprovement;
     private readonly DataParallel? _parallel;
 
+    /// <summary>Trains a network for one of the CLI's tasks: the task's loss and score (accuracy or R²), and the compiled step for MLPs.</summary>
     public Trainer(Sequential model, TaskKind task, Optimizer optimizer, TrainingOptions options, LearningRateScheduler? scheduler = null)
+        : this(model, (o, t) => TaskHead.Loss(task, o, t), optimizer, options, scheduler, (o, t) => Score(task, o, t))
     {
+        _task = task;
+    }
+
+    /// <summary>
+    /// Trains any module: <paramref name="loss"/> maps (model output, target batch) to a scalar, and the
+    /// optional <paramref name="score"/> (e.g. <see cref="Accuracy"/>) is reported for the validation set.
+    /// Targets are whatever tensor the loss takes, with one row per example.
+    /// </summary>
+    public Trainer(Module model, Func<Tensor, Tensor, Tensor> loss, Optimizer optimizer, TrainingOptions options,
+        LearningRateScheduler? scheduler = null, Func<Tensor, Tensor, double>? score = null)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(loss);
+        ArgumentNullException.ThrowIfNull(optimizer);
         options.Validate();
         _model = model;
-        _task = task;
+        _loss = loss;
+        _score = score;
         _optimizer = optimizer;
         _scheduler = scheduler;
         _options = options;
-        _parameters = model.NamedParameters().ToArray();
-        _best = _parameters.Select(p => p.Parameter.Detach().Clone()).ToArray();
+        _parameters = model.StateDict().Select(kv => (kv.Key, kv.Value)).ToArray();
+        _best = _parameters.Select(p => p.Parameter.Clone()).ToArray();
         _rng = new Rng(options.Seed);
         if (options.Communicator.Size > 1)
         {
-            _parallel = new DataParallel(options.Communicator, _parameters.Select(p => p.Parameter).ToArray());
+            _parallel = new DataParallel(options.Communicator, model.Parameters().ToArray());
             _parallel.BroadcastParameters();
         }
+    }
+
+    /// <summary>The share of rows whose largest output is at the target's class: targets one-hot (n, k) or class indices (n) / (n, 1).</summary>
+    public static double Accuracy(Tensor outputs, Tensor targets)
+    {
+        var o = outputs.ToDoubleArray();
+        var t = targets.ToDoubleArray();
+        int rows = outputs.Size(0);
+        if (rows == 0) return double.NaN;
+        int k = outputs.Length / rows;
+        bool oneHot = targets.Length == outputs.Length && k > 1;
+        int correct = 0;
+        for (int i = 0; i < rows; i++)
+        {
+            int predicted = k == 1 ? (o[i] > 0 ? 1 : 0) : TensorPrimitives.IndexOfMax<double>(o.AsSpan(i * k, k));
+            int actual = oneHot ? TensorPrimitives.IndexOfMax<double>(t.AsSpan(i * k, k)) : k == 1 ? (t[i] > 0.5 ? 1 : 0) : (int)t[i];
+            correct += predicted == actual ? 1 : 0;
+        }
+        return (double)correct / rows;
     }
 
     public TrainingHistory History { get; private set; } = new();
 
     /// <summary>
     /// Trains until the epochs run out, patience runs out, or <paramref name="cancellation"/> fires;
-    /// the model ends with the weights of the best validation epoch.
+    /// the model ends with the weights of the best validation epoch. Without a validation set there is
+    /// no early stopping: every epoch runs, the validation figures are NaN, and the last weights stay.
+    /// The model is in training mode during epochs and in evaluation mode when measured, and ends in
+    /// evaluation mode.
     /// </summary>
-    public TrainingHistory Fit(TensorDataset train, TensorDataset validation, Action<EpochMetrics>? onEpoch = null, CancellationToken cancellation = default)
+    public TrainingHistory Fit(TensorDataset train, TensorDataset? validation = null, Action<EpochMetrics>? onEpoch = null, CancellationToken cancellation = default)
     {
         if (train.Count == 0) throw new BackpropException("The training set is empty.");
-        if (validation.Count == 0) throw new BackpropException("The validation set is empty; give more rows or a larger validation fraction.");
+        if (validation is not null && validation.Count == 0) throw new BackpropException("The validation set is empty; give more rows or a larger validation fraction, or pass none.");
+        if (train.Targets.Size(0) != train.Count)
+            throw new ShapeException($"The training set has {train.Count} feature rows but {train.Targets.Size(0)} target rows.");
         var order = new int[train.Count];
         int capacity = Math.Min(_options.BatchSize, train.Count);
         if (_parallel is not null) capacity = Math.Max(1, DataParallel.Share(capacity, 0, _parallel.Size).Count);
@@ -113,6 +157,7 @@ public sealed class Trainer
         BatchBuffers? buffers = fast is null ? new BatchBuffers(train, capacity) : null;
         while (_nextEpoch < _options.Epochs)
         {
+            _model.Train();
             for (int i = 0; i < order.Length; i++) order[i] = i;
             _rng.Shuffle(order.AsSpan());
             double lossSum = 0;
@@ -131,6 +176,7 @@ public sealed class Trainer
                 {
                     History.Cancelled = true;
                     RestoreBest();
+                    _model.Eval();
                     return History;
                 }
                 double value;
@@ -145,7 +191,7 @@ public sealed class Trainer
                     if (_parallel is not null)
                     {
                         (value, stop) = _parallel.Synchronize(value, rows.Length, count, stop);
-                        if (stop) { History.Cancelled = true; RestoreBest(); return History; }
+                        if (stop) { History.Cancelled = true; RestoreBest(); _model.Eval(); return History; }
                     }
                     if (!double.IsFinite(value)) throw Diverged(GatherRows(train.Features, rows), GatherRows(train.Targets, rows), value);
                     _optimizer.Step();
@@ -161,14 +207,14 @@ public sealed class Trainer
                         _optimizer.ZeroGrad();
                         if (_parallel is null)
                         {
-                            var l = TaskHead.Loss(_task, _model.Forward(x), y);
+                            var l = _loss(_model.Forward(x), y);
                             l.Backward();
                             return l;
                         }
                         double local = 0;
                         if (x.Size(0) > 0)
                         {
-                            var l = TaskHead.Loss(_task, _model.Forward(x), y);
+                            var l = _loss(_model.Forward(x), y);
                             l.Backward();
                             local = l.Item();
                         }
@@ -178,22 +224,22 @@ public sealed class Trainer
                         return Tensor.Scalar(global, x.DType);
                     })!;
                     value = loss.Item();
-                    if (stop) { History.Cancelled = true; RestoreBest(); return History; }
+                    if (stop) { History.Cancelled = true; RestoreBest(); _model.Eval(); return History; }
                     if (!double.IsFinite(value)) throw Diverged(x, y, value);
                 }
                 lossSum += value * count;
                 seen += count;
             }
 
-            var (valLoss, valScore) = Evaluate(validation);
-            if (_parallel is not null) (valLoss, valScore) = _parallel.FromRankZero(valLoss, valScore);
-            bool improved = valLoss < History.BestValidationLoss;
+            var (valLoss, valScore) = validation is null ? (double.NaN, double.NaN) : Evaluate(validation);
+            if (_parallel is not null && validation is not null) (valLoss, valScore) = _parallel.FromRankZero(valLoss, valScore);
+            bool improved = validation is not null && valLoss < History.BestValidationLoss;
             if (improved)
             {
                 History.BestValidationLoss = valLoss;
                 History.BestEpoch = _nextEpoch;
                 _epochsWithoutImprovement = 0;
-                for (int i = 0; i < _parameters.Length; i++) _best[i].CopyFrom(_parameters[i].Parameter.Detach());
+                for (int i = 0; i < _parameters.Length; i++) _best[i].CopyFrom(_parameters[i].Parameter);
             }
             else _epochsWithoutImprovement++;
             var metrics = new EpochMetrics(_nextEpoch + 1, lossSum / seen, valLoss, valScore, _optimizer.LearningRate, improved);
@@ -202,23 +248,33 @@ public sealed class Trainer
             // The epoch is complete before the callback runs, so a checkpoint taken there resumes at the next one.
             _nextEpoch++;
             onEpoch?.Invoke(metrics);
-            if (_options.Patience > 0 && _epochsWithoutImprovement >= _options.Patience)
+            if (validation is not null && _options.Patience > 0 && _epochsWithoutImprovement >= _options.Patience)
             {
                 History.StoppedEarly = true;
                 break;
             }
         }
         RestoreBest();
+        _model.Eval();
         return History;
     }
 
-    /// <summary>Mean loss and score (accuracy, or R² for regression) of the model on a data set.</summary>
+    /// <summary>
+    /// Mean loss and score (accuracy, or R² for regression, or the score function given; NaN without one)
+    /// of the model on a data set, in evaluation mode; the module's mode is restored afterwards.
+    /// </summary>
     public (double Loss, double Score) Evaluate(TensorDataset data)
     {
         using var _ = Autodiff.NoGrad();
-        var outputs = _model.Forward(data.Features);
-        double loss = TaskHead.Loss(_task, outputs, data.Targets).Item();
-        return (loss, Score(_task, outputs, data.Targets));
+        bool wasTraining = _model.Training;
+        _model.Eval();
+        try
+        {
+            var outputs = _model.Forward(data.Features);
+            double loss = _loss(outputs, data.Targets).Item();
+            return (loss, _score is null ? double.NaN : _score(outputs, data.Targets));
+        }
+        finally { _model.Train(wasTraining); }
     }
 
     /// <summary>Accuracy for classification, R² for regression, from raw outputs and targets.</summary>
@@ -260,7 +316,7 @@ public sealed class Trainer
         {
             using var detect = Autodiff.DetectNonFinite();
             _optimizer.ZeroGrad();
-            TaskHead.Loss(_task, _model.Forward(x), y).Backward();
+            _loss(_model.Forward(x), y).Backward();
         }
         catch (NonFiniteException e)
         {
@@ -278,7 +334,8 @@ public sealed class Trainer
     private MlpTrainingStep? CreateFastStep(TensorDataset train, int capacity)
     {
         if (!_options.AllowCompiledStep || _optimizer.RequiresClosure || !Autodiff.IsGradEnabled) return null;
-        var step = MlpTrainingStep.TryCreate(_model, _task, capacity, out _);
+        if (_task is not TaskKind task || _model is not Sequential sequential) return null;
+        var step = MlpTrainingStep.TryCreate(sequential, task, capacity, out _);
         if (step is null) return null;
         var x = train.Features;
         var y = train.Targets;
@@ -319,22 +376,10 @@ public sealed class Trainer
     }
 
     /// <summary>The rows of <paramref name="source"/> at <paramref name="indices"/>, as a new plain tensor.</summary>
-    internal static Tensor GatherRows(Tensor source, ReadOnlySpan<int> indices)
-    {
-        int width = source.Length / Math.Max(1, source.Size(0));
-        var dims = source.Shape.ToArray();
-        dims[0] = indices.Length;
-        var result = Tensor.Zeros(dims, source.DType);
-        if (source.DType == DType.Float32) Gather(source.AsReadOnlySpan<float>(), result.AsSpan<float>(), indices, width);
-        else Gather(source.AsReadOnlySpan<double>(), result.AsSpan<double>(), indices, width);
-        return result;
-    }
+    internal static Tensor GatherRows(Tensor source, ReadOnlySpan<int> indices) => DataLoader.GatherRows(source, indices);
 
-    private static void Gather<T>(ReadOnlySpan<T> source, Span<T> destination, ReadOnlySpan<int> indices, int width)
-    {
-        for (int i = 0; i < indices.Length; i++)
-            source.Slice(indices[i] * width, width).CopyTo(destination.Slice(i * width, width));
-    }
+    private static void Gather<T>(ReadOnlySpan<T> source, Span<T> destination, ReadOnlySpan<int> indices, int width) =>
+        DataLoader.Gather(source, destination, indices, width);
 
     /// <summary>
     /// Everything needed to continue this run exactly: model and best weights, optimizer and scheduler
@@ -345,18 +390,19 @@ public sealed class Trainer
         var state = new Dictionary<string, Tensor>(StringComparer.Ordinal);
         for (int i = 0; i < _parameters.Length; i++)
         {
-            state["model." + _parameters[i].Name] = _parameters[i].Parameter.Detach().Clone();
+            state["model." + _parameters[i].Name] = _parameters[i].Parameter.Clone();
             state["best." + _parameters[i].Name] = _best[i].Clone();
         }
         foreach (var (k, v) in _optimizer.StateDict()) state["optimizer." + k] = v;
         if (_scheduler is not null)
             foreach (var (k, v) in _scheduler.StateDict()) state["scheduler." + k] = v;
         var rngState = _rng.GetState();
-        state["trainer.rng"] = Tensor.FromArray(rngState.Select(w => BitConverter.UInt64BitsToDouble(w)).ToArray(), rngState.Length);
+        // float64 on purpose: the generator's 64-bit words travel as the bit patterns of doubles.
+        state["trainer.rng"] = Tensor.FromArray(rngState.Select(w => BitConverter.UInt64BitsToDouble(w)).ToArray(), [rngState.Length], DType.Float64);
         state["trainer.counters"] = Tensor.FromArray(new double[]
         {
             _nextEpoch, _epochsWithoutImprovement, History.BestEpoch, History.BestValidationLoss,
-        }, 4);
+        }, [4], DType.Float64);
         var h = History.Epochs;
         var rows = new double[h.Count * 6];
         for (int i = 0; i < h.Count; i++)
@@ -364,7 +410,7 @@ public sealed class Trainer
             var e = h[i];
             new[] { e.Epoch, e.TrainLoss, e.ValidationLoss, e.ValidationScore, e.LearningRate, e.Improved ? 1.0 : 0.0 }.CopyTo(rows, i * 6);
         }
-        state["trainer.history"] = Tensor.FromArray(rows, h.Count, 6);
+        state["trainer.history"] = Tensor.FromArray(rows, [h.Count, 6], DType.Float64);
         return state;
     }
 

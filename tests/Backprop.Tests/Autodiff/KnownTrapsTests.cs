@@ -5,7 +5,7 @@ public class KnownTrapsTests
 {
     private static Tensor Leaf(params double[] values)
     {
-        var t = Tensor.FromArray(values, values.Length);
+        var t = Tensor.FromArray(values, [values.Length], DType.Float64);
         t.RequiresGrad = true;
         return t;
     }
@@ -102,7 +102,7 @@ public class KnownTrapsTests
     [Fact]
     public void MaxTiesShareTheGradientEqually()
     {
-        var x = Tensor.FromArray(new double[] { 1, 3, 3, 2, 0, -1 }, 2, 3);
+        var x = Tensor.FromArray(new double[] { 1, 3, 3, 2, 0, -1 }, [2, 3], DType.Float64);
         x.RequiresGrad = true;
         x.Max(1).Sum().Backward();
         Assert.Equal(new[] { 0, 0.5, 0.5, 1, 0, 0 }, x.Grad!.ToDoubleArray());
@@ -171,7 +171,7 @@ public class KnownTrapsTests
     public void BceOnProbabilitiesIsFiniteAtZeroAndOne()
     {
         var p = Leaf(0.0, 1.0, 0.0, 1.0);
-        var t = Tensor.FromArray(new double[] { 0, 1, 1, 0 }, 4);
+        var t = Tensor.FromArray(new double[] { 0, 1, 1, 0 }, [4], DType.Float64);
         var loss = Losses.BinaryCrossEntropy(p, t);
         loss.Backward();
         Assert.Equal(50.0, loss.Item(), 9); // two perfect, two with the −100 clamp: (0 + 0 + 100 + 100) / 4
@@ -181,8 +181,8 @@ public class KnownTrapsTests
     [Fact]
     public void BroadcastOperandGetsItsGradientInItsOwnShape()
     {
-        var w = Tensor.FromArray(new double[] { 1, 2, 3 }, 3, 1);
-        var b = Tensor.FromArray(new double[] { 10, 20, 30, 40 }, 1, 4);
+        var w = Tensor.FromArray(new double[] { 1, 2, 3 }, [3, 1], DType.Float64);
+        var b = Tensor.FromArray(new double[] { 10, 20, 30, 40 }, [1, 4], DType.Float64);
         w.RequiresGrad = true;
         b.RequiresGrad = true;
         (w * b).Sum().Backward();
@@ -210,7 +210,7 @@ public class KnownTrapsTests
     [Fact]
     public void BackwardOnATensorThatNeedsNoGradientIsAClearError()
     {
-        var x = Tensor.FromArray(new[] { 1.0 }, 1);
+        var x = Tensor.FromArray(new[] { 1.0 }, [1], DType.Float64);
         var error = Assert.Throws<BackpropException>(() => x.Exp().Sum().Backward());
         Assert.Contains("RequiresGrad", error.Message);
     }
@@ -221,7 +221,7 @@ public class KnownTrapsTests
         var x = Leaf(1.0, 2.0);
         var y = x * 3.0;
         Assert.Throws<ShapeException>(() => y.Backward());
-        y.Backward(Tensor.FromArray(new[] { 1.0, 10.0 }, 2));
+        y.Backward(Tensor.FromArray(new[] { 1.0, 10.0 }, [2], DType.Float64));
         Assert.Equal(new[] { 3.0, 30.0 }, x.Grad!.ToDoubleArray());
     }
 
@@ -257,8 +257,8 @@ public class GradientAliasingTests
     [Fact]
     public void TwoLeavesNeverShareOneGradientTensor()
     {
-        var a = Tensor.FromArray(new[] { 1.0, 2.0 }, 2);
-        var b = Tensor.FromArray(new[] { 3.0, 4.0 }, 2);
+        var a = Tensor.FromArray(new[] { 1.0, 2.0 }, [2], DType.Float64);
+        var b = Tensor.FromArray(new[] { 3.0, 4.0 }, [2], DType.Float64);
         a.RequiresGrad = true;
         b.RequiresGrad = true;
         (a + b).Sum().Backward();

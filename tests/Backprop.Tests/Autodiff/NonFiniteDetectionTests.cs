@@ -15,7 +15,7 @@ public class NonFiniteDetectionTests
     [Fact]
     public void DoesNotBlameAnOpForANaNItWasGiven()
     {
-        var x = Tensor.FromArray(new[] { 1.0, -1.0 }, 2);
+        var x = Tensor.FromArray(new[] { 1.0, -1.0 }, [2], DType.Float64);
         using var _ = Backprop.Autodiff.DetectNonFinite();
         var error = Assert.Throws<NonFiniteException>(() => x.Log().Exp());
         Assert.Equal("Log", error.OpName); // log(−1) = NaN; Exp only passes it on
@@ -24,7 +24,7 @@ public class NonFiniteDetectionTests
     [Fact]
     public void ChecksTheBackwardPassToo()
     {
-        var x = Tensor.FromArray(new[] { 0.0 }, 1);
+        var x = Tensor.FromArray(new[] { 0.0 }, [1], DType.Float64);
         x.RequiresGrad = true;
         var y = x.Sqrt().Sum(); // forward is finite: √0 = 0
         using var _ = Backprop.Autodiff.DetectNonFinite();

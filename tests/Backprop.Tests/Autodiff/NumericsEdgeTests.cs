@@ -76,15 +76,15 @@ public class NumericsEdgeTests
     [Fact]
     public void PowZeroHasZeroGradientAtZeroInBothModes()
     {
-        var x = Tensor.FromArray([0.0, 2.0, -1.5], 3);
+        var x = Tensor.FromArray([0.0, 2.0, -1.5], [3], DType.Float64);
         var (_, g) = Transforms.Vjp(t => t.Pow(0).Sum(), x, TensorScalar(1));
         Assert.Equal([0.0, 0.0, 0.0], g.ToDoubleArray());
-        var (y, ty) = Transforms.Jvp(t => t.Pow(0), x, Tensor.FromArray([1.0, 1.0, 1.0], 3));
+        var (y, ty) = Transforms.Jvp(t => t.Pow(0), x, Tensor.FromArray([1.0, 1.0, 1.0], [3], DType.Float64));
         Assert.Equal([1.0, 1.0, 1.0], y.ToDoubleArray());
         Assert.Equal([0.0, 0.0, 0.0], ty.ToDoubleArray());
         // The second derivative of x³ at 0 is 0, of x² is 2: no 0·∞ on the way.
-        Assert.Equal(0.0, Transforms.Hessian(t => t.Pow(3).Sum(), Tensor.FromArray([0.0], 1)).Item());
-        Assert.Equal(2.0, Transforms.Hessian(t => t.Pow(2).Sum(), Tensor.FromArray([0.0], 1)).Item());
+        Assert.Equal(0.0, Transforms.Hessian(t => t.Pow(3).Sum(), Tensor.FromArray([0.0], [1], DType.Float64)).Item());
+        Assert.Equal(2.0, Transforms.Hessian(t => t.Pow(2).Sum(), Tensor.FromArray([0.0], [1], DType.Float64)).Item());
     }
 
     private static Tensor TensorScalar(double v) => Tensor.Scalar(v, DType.Float64);
@@ -120,9 +120,9 @@ public class NumericsEdgeTests
     public void ZeroSizeShapesWorkInBothModes()
     {
         // BroadcastTo a zero-size shape, and back.
-        var b = Tensor.FromArray([1.0, 2.0], 2, 1).BroadcastTo([2, 0]);
+        var b = Tensor.FromArray([1.0, 2.0], [2, 1], DType.Float64).BroadcastTo([2, 0]);
         Assert.Equal([2, 0], b.Shape.ToArray());
-        var (_, gb) = Transforms.Vjp(t => t.BroadcastTo([2, 0]), Tensor.FromArray([1.0, 2.0], 2, 1), Tensor.Zeros([2, 0], DType.Float64));
+        var (_, gb) = Transforms.Vjp(t => t.BroadcastTo([2, 0]), Tensor.FromArray([1.0, 2.0], [2, 1], DType.Float64), Tensor.Zeros([2, 0], DType.Float64));
         Assert.Equal([0.0, 0.0], gb.ToDoubleArray());
 
         // MatMul with a zero inner dimension is zeros, in both modes.
@@ -138,7 +138,7 @@ public class NumericsEdgeTests
         Assert.Equal([0, 4], g[1].Shape.ToArray());
 
         // Concat with empty parts keeps the other parts' values.
-        var joined = TensorOps.Concat([Tensor.Zeros([0, 2], DType.Float64), Tensor.FromArray([1.0, 2.0], 1, 2)], 0);
+        var joined = TensorOps.Concat([Tensor.Zeros([0, 2], DType.Float64), Tensor.FromArray([1.0, 2.0], [1, 2], DType.Float64)], 0);
         Assert.Equal([1.0, 2.0], joined.ToDoubleArray());
     }
 

@@ -86,6 +86,18 @@ public static class OpInfos
             yield return new OpInfo(name, x => f(x[0], x[1]), p, [first, second]);
     }
 
+    /// <summary>The rows plus one at a zero-size shape (0, 3), where PyTorch accepts it too.</summary>
+    private static IEnumerable<OpInfo> WithZeroSize(IEnumerable<OpInfo> rows)
+    {
+        OpInfo? last = null;
+        foreach (var row in rows)
+        {
+            last = row;
+            yield return row;
+        }
+        if (last is not null) yield return last with { Shapes = [[0, 3]] };
+    }
+
     public static IEnumerable<OpInfo> All()
     {
         foreach (var o in BinaryAtShapes("add", (a, b) => a + b)) yield return o;
@@ -154,6 +166,45 @@ public static class OpInfos
         yield return new OpInfo("bce", x => Losses.BinaryCrossEntropy(x[0], x[1]), [[3, 2], [3, 2]], [Domain.Probability]);
         yield return new OpInfo("softmax_cross_entropy", x => Losses.SoftmaxCrossEntropy(x[0], x[1].Softmax()), [[3, 4], [3, 4]], [Domain.Normal]);
         yield return new OpInfo("mse", x => Losses.MeanSquaredError(x[0], x[1]), [[5, 2], [5, 2]], [Domain.Normal]);
+
+        // ---- modules (issue #14): erf, the torch.nn activations, convolution, pooling, embedding, norms ----
+        foreach (var o in WithZeroSize(UnaryAtShapes("erf", x => x.Erf(), Domain.Normal))) yield return o;
+        foreach (var o in WithZeroSize(UnaryAtShapes("gelu", x => x.Gelu(), Domain.Normal))) yield return o;
+        foreach (var o in WithZeroSize(UnaryAtShapes("gelu tanh", x => x.Gelu(approximateTanh: true), Domain.Normal))) yield return o;
+        foreach (var o in WithZeroSize(UnaryAtShapes("silu", x => x.Silu(), Domain.Normal))) yield return o;
+        foreach (var o in WithZeroSize(UnaryAtShapes("elu", x => x.Elu()))) yield return o;
+        yield return Unary("elu alpha 0.5", x => x.Elu(0.5), Domain.AwayFromZero, [3, 4]);
+        foreach (var o in WithZeroSize(UnaryAtShapes("hardtanh", x => x.Hardtanh(-1.25, 1.5)))) yield return o;
+        foreach (var o in WithZeroSize(UnaryAtShapes("logsigmoid", x => x.LogSigmoid(), Domain.Normal))) yield return o;
+        yield return new OpInfo("conv2d", x => x[0].Conv2d(x[1]), [[2, 3, 5, 6], [4, 3, 2, 3]], [Domain.Normal]);
+        yield return new OpInfo("conv2d bias", x => x[0].Conv2d(x[1], x[2]), [[2, 2, 4, 4], [3, 2, 3, 3], [3]], [Domain.Normal]);
+        yield return new OpInfo("conv2d stride 2 padding 1 dilation 2", x => x[0].Conv2d(x[1], null, 2, 1, 2), [[2, 2, 7, 6], [3, 2, 3, 2]], [Domain.Normal]);
+        yield return new OpInfo("conv2d per-axis stride padding dilation", x => x[0].Conv2d(x[1], null, (1, 2), (2, 0), (1, 2)), [[1, 2, 4, 7], [2, 2, 2, 2]], [Domain.Normal]);
+        yield return new OpInfo("conv2d 1x1", x => x[0].Conv2d(x[1]), [[2, 3, 2, 2], [2, 3, 1, 1]], [Domain.Normal]);
+        yield return new OpInfo("conv2d zero batch", x => x[0].Conv2d(x[1], x[2], 1, 1), [[0, 2, 4, 4], [3, 2, 3, 3], [3]], [Domain.Normal]);
+        yield return new OpInfo("conv1d", x => x[0].Conv1d(x[1], x[2], 2, 1, 1), [[2, 3, 7], [4, 3, 3], [4]], [Domain.Normal]);
+        // The VJPs of conv2d as functions of (x, w, gy): checking them checks the transposed convolutions
+        // the rules are made of, so second derivatives rest on verified ops. conv2d is linear in each
+        // argument, so the x-cotangent does not depend on x (nor the w-cotangent on w); "+ 0·x" keeps that
+        // input in the result so that every input has a gradient to compare.
+        yield return new OpInfo("conv2d input vjp (second order)", x => Transforms.Vjp(xs => xs[0].Conv2d(xs[1], null, 2, 1), [x[0], x[1]], x[2]).Cotangents[0]
+            + 0.0 * x[0], [[2, 2, 5, 5], [3, 2, 3, 3], [2, 3, 3, 3]], [Domain.Normal]);
+        yield return new OpInfo("conv2d weight vjp (second order)", x => Transforms.Vjp(xs => xs[0].Conv2d(xs[1], null, 1, 1, 2), [x[0], x[1]], x[2]).Cotangents[1]
+            + 0.0 * x[1], [[2, 2, 5, 5], [3, 2, 2, 2], [2, 3, 5, 5]], [Domain.Normal]);
+        yield return Unary("max_pool2d", x => x.MaxPool2d(2), Domain.Normal, [2, 3, 4, 6]);
+        yield return Unary("max_pool2d k3 s2 p1", x => x.MaxPool2d(3, 2, 1), Domain.Normal, [2, 2, 5, 5]);
+        yield return Unary("max_pool2d dilation 2", x => x.MaxPool2d(2, 1, 0, 2), Domain.Normal, [1, 2, 5, 5]);
+        yield return Unary("max_pool2d zero batch", x => x.MaxPool2d(2), Domain.Normal, [0, 3, 4, 4]);
+        yield return Unary("avg_pool2d", x => x.AvgPool2d(2), Domain.Normal, [2, 3, 4, 6]);
+        yield return Unary("avg_pool2d k3 s2 p1", x => x.AvgPool2d(3, 2, 1), Domain.Normal, [2, 2, 5, 5]);
+        yield return Unary("embedding", w => TensorOps.Embedding(Tensor.FromArray([3, 0, 3, 1, 4, 4], [2, 3], w.DType), w), Domain.Normal, [5, 3]);
+        yield return Unary("layer_norm", x => TensorOps.LayerNorm(x, 1), Domain.Normal, [3, 5]);
+        yield return new OpInfo("layer_norm affine 2 axes", x => TensorOps.LayerNorm(x[0], 2, x[1], x[2]), [[2, 3, 4], [3, 4], [3, 4]], [Domain.Normal]);
+        yield return new OpInfo("batch_norm 1d train", x => TensorOps.BatchNorm(x[0], null, null, x[1], x[2], training: true), [[6, 3], [3], [3]], [Domain.Normal]);
+        yield return new OpInfo("batch_norm 2d train", x => TensorOps.BatchNorm(x[0], null, null, x[1], x[2], training: true), [[3, 2, 3, 2], [2], [2]], [Domain.Normal]);
+        yield return new OpInfo("batch_norm eval (running stats)", x => TensorOps.BatchNorm(x[0], Tensor.FromArray([0.5, -1, 0.25], [3], x[0].DType),
+            Tensor.FromArray([2, 0.5, 1.5], [3], x[0].DType), x[1], null, training: false), [[4, 3, 2], [3]], [Domain.Normal]);
+        yield return Unary("dropout (fixed mask)", x => TensorOps.Dropout(x, 0.3, true, new Rng(7)), Domain.Normal, [4, 5]);
 
         foreach (var o in ZeroSizeAndExtremeRows()) yield return o;
         foreach (var o in PyTorchOpRows()) yield return o;

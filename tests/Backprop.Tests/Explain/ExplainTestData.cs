@@ -30,7 +30,7 @@ internal static class ExplainTestData
         var x = new double[rows.Length * n];
         for (int i = 0; i < rows.Length; i++)
             for (int j = 0; j < n; j++) x[i * n + j] = (features[rows[i]][j] - mean[j]) / std[j];
-        return (Tensor.FromArray(x, rows.Length, n), Tensor.FromArray(rows.Select(r => labels[r]).ToArray(), rows.Length));
+        return (Tensor.FromArray(x, [rows.Length, n], DType.Float64), Tensor.FromArray(rows.Select(r => labels[r]).ToArray(), [rows.Length], DType.Float64));
     }
 
     /// <summary>Layers with seeded random weights, scaled by 1/√fan-in so activations stay of order 1.</summary>

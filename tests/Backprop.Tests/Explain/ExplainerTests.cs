@@ -111,7 +111,7 @@ public class ExplainerTests
     {
         var rng = new Rng(5);
         var x = Tensor.RandomNormal([5, 4], rng, dtype: DType.Float64);
-        var y = Tensor.FromArray(new double[] { 1, 0, 0, 1, 1 }, 5);
+        var y = Tensor.FromArray(new double[] { 1, 0, 0, 1, 1 }, [5], DType.Float64);
         var layers = RandomLayers(21, [4, 6, 5, 4, 3, 1], ["tanh", "sigmoid", "leaky_relu", "softplus", "identity"]);
         layers[2] = layers[2] with { LeakySlope = 0.2 };
         foreach (var layout in new[] { ExplainLayout.Columns, ExplainLayout.Rows })
@@ -157,7 +157,7 @@ public class ExplainerTests
                 Assert.Equal((p - (classes[i] == k ? 1 : 0)) / 4, delta[i * 3 + k], 1e-14);
             }
         }
-        var (dW, db, loss) = EagerGradients(layers, ExplainTask.Multiclass, x, Tensor.FromArray(classes.Select(c => (double)c).ToArray(), 4));
+        var (dW, db, loss) = EagerGradients(layers, ExplainTask.Multiclass, x, Tensor.FromArray(classes.Select(c => (double)c).ToArray(), [4], DType.Float64));
         Assert.Equal(loss, e.Step("loss").Values.Item(), 1e-14);
         AssertClose(dW[0].ToDoubleArray(), e.Step("dW[1]").Values, 1e-12, "dW[1]");
         AssertClose(db[1].ToDoubleArray(), e.Step("db[2]").Values, 1e-12, "db[2]");
@@ -205,7 +205,7 @@ public class ExplainerTests
     {
         var rng = new Rng(1);
         var x = Tensor.RandomNormal([3, 60], rng, dtype: DType.Float64);
-        var y = Tensor.FromArray(new double[] { 1, 0, 1 }, 3);
+        var y = Tensor.FromArray(new double[] { 1, 0, 1 }, [3], DType.Float64);
         var layers = RandomLayers(2, [60, 40, 1], ["tanh", "sigmoid"]);
         var e = Explainer.Explain(layers, ExplainTask.Binary, x, y);
         var dW1 = e.Step("dW[1]").Check;
@@ -245,7 +245,7 @@ public class ExplainerTests
     public void BadInputsGiveClearErrors()
     {
         var x = Tensor.Zeros([2, 3], DType.Float64);
-        var y = Tensor.FromArray(new double[] { 0, 1 }, 2);
+        var y = Tensor.FromArray(new double[] { 0, 1 }, [2], DType.Float64);
         var ok = RandomLayers(1, [3, 2, 1], ["relu", "sigmoid"]);
         var ex = Assert.Throws<ShapeException>(() => Explainer.Explain(RandomLayers(1, [4, 2, 1], ["relu", "sigmoid"]), ExplainTask.Binary, x, y));
         Assert.Contains("W[1] has shape (2, 4)", ex.Message);

@@ -16,12 +16,12 @@ public partial class GoldenTests
     internal static MlpExplanation Tiny(ExplainLayout layout) =>
         Explainer.Explain(
             [
-                new ExplainLayer(Tensor.FromArray(new double[,] { { 0.5, -0.25 }, { -1.0, 0.75 } }), Tensor.FromArray(new double[] { 0.1, -0.2 }, 2), "relu"),
-                new ExplainLayer(Tensor.FromArray(new double[,] { { 1.5, -2.0 } }), Tensor.FromArray(new double[] { 0.25 }, 1), "sigmoid"),
+                new ExplainLayer(Tensor.FromArray(new double[,] { { 0.5, -0.25 }, { -1.0, 0.75 } }, DType.Float64), Tensor.FromArray(new double[] { 0.1, -0.2 }, [2], DType.Float64), "relu"),
+                new ExplainLayer(Tensor.FromArray(new double[,] { { 1.5, -2.0 } }, DType.Float64), Tensor.FromArray(new double[] { 0.25 }, [1], DType.Float64), "sigmoid"),
             ],
             ExplainTask.Binary,
-            Tensor.FromArray(new double[,] { { 1.0, 2.0 }, { -0.5, 1.0 } }),
-            Tensor.FromArray(new double[] { 1, 0 }, 2),
+            Tensor.FromArray(new double[,] { { 1.0, 2.0 }, { -0.5, 1.0 } }, DType.Float64),
+            Tensor.FromArray(new double[] { 1, 0 }, [2], DType.Float64),
             new ExplainOptions { Layout = layout, Source = "a fixed example" });
 
     [Fact]

@@ -5,8 +5,8 @@ namespace Backprop.Tests.Explain;
 /// <summary>The op-by-op trace of a general function, and its export as DOT and Mermaid.</summary>
 public class GraphTraceTests
 {
-    private static readonly Tensor A = Tensor.FromArray(new double[] { 0.5, -1 }, 2);
-    private static readonly Tensor B = Tensor.FromArray(new double[] { 2, 3 }, 2);
+    private static readonly Tensor A = Tensor.FromArray(new double[] { 0.5, -1 }, [2], DType.Float64);
+    private static readonly Tensor B = Tensor.FromArray(new double[] { 2, 3 }, [2], DType.Float64);
 
     /// <summary>out = Σ tanh(a·b + a): a is used twice, so its gradient is the sum of two paths.</summary>
     private static Tensor F(Tensor[] x) => (x[0] * x[1] + x[0]).Tanh().Sum();
@@ -81,12 +81,12 @@ public class GraphTraceTests
     [Fact]
     public void TheEagerGraphOfALossCanBeTracedWithoutTouchingGrad()
     {
-        var w = Tensor.FromArray(new double[,] { { 0.5, -1 }, { 2, 0.25 } });
-        var bias = Tensor.FromArray(new double[] { 0.1, -0.1 }, 2);
+        var w = Tensor.FromArray(new double[,] { { 0.5, -1 }, { 2, 0.25 } }, DType.Float64);
+        var bias = Tensor.FromArray(new double[] { 0.1, -0.1 }, [2], DType.Float64);
         w.RequiresGrad = true;
         bias.RequiresGrad = true;
-        var x = Tensor.FromArray(new double[,] { { 1, 2 } });
-        var loss = Losses.MeanSquaredError((x.MatMul(w, transposeB: true) + bias).Relu(), Tensor.FromArray(new double[,] { { 1, 0 } }));
+        var x = Tensor.FromArray(new double[,] { { 1, 2 } }, DType.Float64);
+        var loss = Losses.MeanSquaredError((x.MatMul(w, transposeB: true) + bias).Relu(), Tensor.FromArray(new double[,] { { 1, 0 } }, DType.Float64));
         var trace = GraphTrace.FromTensor(loss, [("W", w), ("b", bias)]);
         Assert.Null(w.Grad);
         Assert.Equal("Mul", trace.Nodes[0].Op);

@@ -58,12 +58,12 @@ public class JsonTests
     [Fact]
     public void Float32ValuesAreWrittenAsFloat32()
     {
-        var x = Tensor.FromArray(new double[] { 0.1, 0.2 }, 1, 2);
+        var x = Tensor.FromArray(new double[] { 0.1, 0.2 }, [1, 2], DType.Float64);
         var layers = new List<ExplainLayer>
         {
-            new(Tensor.FromArray(new double[] { 0.3, -0.7 }, 1, 2), Tensor.FromArray(new double[] { 0.1 }, 1), "sigmoid"),
+            new(Tensor.FromArray(new double[] { 0.3, -0.7 }, [1, 2], DType.Float64), Tensor.FromArray(new double[] { 0.1 }, [1], DType.Float64), "sigmoid"),
         };
-        var json = Explainer.Explain(layers, ExplainTask.Binary, x, Tensor.FromArray(new double[] { 1 }, 1), new ExplainOptions { DType = DType.Float32 }).ToJson();
+        var json = Explainer.Explain(layers, ExplainTask.Binary, x, Tensor.FromArray(new double[] { 1 }, [1], DType.Float64), new ExplainOptions { DType = DType.Float32 }).ToJson();
         Assert.Contains("[[0.1],[0.2]]", json); // a[0] as columns, float32 0.1f written as 0.1
     }
 

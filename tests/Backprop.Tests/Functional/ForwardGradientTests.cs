@@ -12,11 +12,11 @@ public class ForwardGradientTests
     private const int Samples = 4000;
     private const double StandardErrors = 5;
 
-    private static readonly Tensor W = Tensor.FromArray([0.3, -1.2, 0.8, 0.1, -0.5, 1.5, -0.9, 0.4], 8);
+    private static readonly Tensor W = Tensor.FromArray([0.3, -1.2, 0.8, 0.1, -0.5, 1.5, -0.9, 0.4], [8], DType.Float64);
 
     private static Tensor F(Tensor x) => (x * W).Tanh().Sum() + 0.25 * x.Square().Sum() + x.Sum(0, keepDims: true).Exp().Sum() * 0.1;
 
-    private static Tensor Point => Tensor.FromArray([0.2, -0.4, 0.6, -0.8, 1.0, 0.1, -0.3, 0.5], 8);
+    private static Tensor Point => Tensor.FromArray([0.2, -0.4, 0.6, -0.8, 1.0, 0.1, -0.3, 0.5], [8], DType.Float64);
 
     /// <summary>The largest |mean − ∇f|ᵢ over the allowed error (5 standard errors); at most 1 passes.</summary>
     private static double WorstDeviation(Func<Tensor> drawEstimate, double[] trueGradient)

@@ -90,11 +90,11 @@ public class OpModeConsistencyTests
     [Fact]
     public void OpsWithoutABatchedRuleFallBackToOneJvpPerDirection()
     {
-        var x = Tensor.FromArray([1.0, -2.0, 0.5], 3);
+        var x = Tensor.FromArray([1.0, -2.0, 0.5], [3], DType.Float64);
         var cube = (Tensor t) => Backprop.Autodiff.Apply(new CubeOp(), t).Sum();
         var hessian = Transforms.JacobianForward(Transforms.Grad(cube), x);
-        TestUtil.AssertClose(Tensor.FromArray(new double[,] { { 6, 0, 0 }, { 0, -12, 0 }, { 0, 0, 3 } }), hessian, 1e-14);
+        TestUtil.AssertClose(Tensor.FromArray(new double[,] { { 6, 0, 0 }, { 0, -12, 0 }, { 0, 0, 3 } }, DType.Float64), hessian, 1e-14);
         var (_, grad) = Transforms.FullGradientForwardMode(cube, x);
-        TestUtil.AssertClose(Tensor.FromArray([3.0, 12.0, 0.75], 3), grad, 1e-14);
+        TestUtil.AssertClose(Tensor.FromArray([3.0, 12.0, 0.75], [3], DType.Float64), grad, 1e-14);
     }
 }

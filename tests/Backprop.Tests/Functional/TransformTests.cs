@@ -7,21 +7,21 @@ public class TransformTests
     [Fact]
     public void GradOfAScalarFunctionMatchesTheFormula()
     {
-        var x = Tensor.FromArray([0.5, -1.0, 2.0], 3);
+        var x = Tensor.FromArray([0.5, -1.0, 2.0], [3], DType.Float64);
         // f = Σ x³ + Σ x, so ∇f = 3x² + 1.
         var (value, grad) = Transforms.ValueAndGrad(t => (t * t * t).Sum() + t.Sum(), x);
         Assert.Equal(0.125 - 1 + 8 + 1.5, value.Item(), 12);
-        TestUtil.AssertClose(Tensor.FromArray([1.75, 4.0, 13.0], 3), grad, 1e-15);
+        TestUtil.AssertClose(Tensor.FromArray([1.75, 4.0, 13.0], [3], DType.Float64), grad, 1e-15);
     }
 
     [Fact]
     public void GradWithSeveralInputsGivesOneGradientPerInputInItsShape()
     {
-        var a = Tensor.FromArray(new double[,] { { 1, 2 }, { 3, 4 } });
-        var b = Tensor.FromArray([0.5, -0.5], 2);
+        var a = Tensor.FromArray(new double[,] { { 1, 2 }, { 3, 4 } }, DType.Float64);
+        var b = Tensor.FromArray([0.5, -0.5], [2], DType.Float64);
         var grads = Transforms.Grad(xs => (xs[0] * xs[1]).Sum(), [a, b]);
-        TestUtil.AssertClose(Tensor.FromArray(new double[,] { { 0.5, -0.5 }, { 0.5, -0.5 } }), grads[0], 0);
-        TestUtil.AssertClose(Tensor.FromArray([4.0, 6.0], 2), grads[1], 0);
+        TestUtil.AssertClose(Tensor.FromArray(new double[,] { { 0.5, -0.5 }, { 0.5, -0.5 } }, DType.Float64), grads[0], 0);
+        TestUtil.AssertClose(Tensor.FromArray([4.0, 6.0], [2], DType.Float64), grads[1], 0);
         var unused = Transforms.Grad(xs => xs[0].Sum(), [a, b]);
         TestUtil.AssertClose(Tensor.Zeros([2], DType.Float64), unused[1], 0);
     }
@@ -122,8 +122,8 @@ public class TransformTests
     [Fact]
     public void HessianOfAQuadraticFormIsItsSymmetrisedMatrix()
     {
-        var a = Tensor.FromArray(new double[,] { { 2, 1, 0, -1 }, { 3, 4, 1, 0 }, { 0, -2, 5, 1 }, { 1, 0, 2, 3 } });
-        var b = Tensor.FromArray([1.0, -1.0, 0.5, 2.0], 4);
+        var a = Tensor.FromArray(new double[,] { { 2, 1, 0, -1 }, { 3, 4, 1, 0 }, { 0, -2, 5, 1 }, { 1, 0, 2, 3 } }, DType.Float64);
+        var b = Tensor.FromArray([1.0, -1.0, 0.5, 2.0], [4], DType.Float64);
         Func<Tensor, Tensor> f = x => 0.5 * x.Reshape(1, 4).MatMul(a).MatMul(x.Reshape(4, 1)) + (b * x).Sum();
         var x = TestUtil.Normal([4], new Rng(6));
         var expected = (a + a.Transpose()) * 0.5;

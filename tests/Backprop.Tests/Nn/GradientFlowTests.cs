@@ -26,8 +26,8 @@ public class GradientFlowTests
                 for (int j = 0; j < 2; j++)
                     for (int k = 0; k < 2; k++)
                         a[i, j] += r[i, k] * Eigenvalues[k] * r[j, k];
-            _a = Tensor.FromArray(a);
-            Theta = Tensor.FromArray(Theta0, 1, 2);
+            _a = Tensor.FromArray(a, DType.Float64);
+            Theta = Tensor.FromArray(Theta0, [1, 2], DType.Float64);
             Theta.RequiresGrad = true;
         }
 
@@ -172,7 +172,7 @@ public class GradientFlowTests
     [Fact]
     public void DormandPrinceReportsAStepSizeUnderflow()
     {
-        var theta = Tensor.FromArray([1.0], 1);
+        var theta = Tensor.FromArray([1.0], [1], DType.Float64);
         theta.RequiresGrad = true;
         var solver = new DormandPrince54([theta], 0.1, minStepSize: 1e-6);
         // A gradient that is NaN everywhere makes every attempt fail.

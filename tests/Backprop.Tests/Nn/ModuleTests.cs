@@ -116,7 +116,7 @@ public class ModuleTests
     [Fact]
     public void ActivationModulesApplyTheirFunction()
     {
-        var x = Tensor.FromArray([-2.0, 0.0, 3.0], 3);
+        var x = Tensor.FromArray([-2.0, 0.0, 3.0], [3], DType.Float64);
         Assert.Equal([0.0, 0.0, 3.0], new ReLU().Forward(x).ToDoubleArray());
         Assert.Equal([-0.2, 0.0, 3.0], new LeakyReLU(0.1).Forward(x).ToDoubleArray());
         Assert.Equal(Math.Tanh(3), new Tanh().Forward(x)[2], 1e-15);

@@ -69,8 +69,8 @@ public class ScheduleAndClippingTests
         var b = Tensor.Zeros([2, 1], DType.Float64);
         var unused = Tensor.Zeros([3], DType.Float64);
         a.RequiresGrad = b.RequiresGrad = unused.RequiresGrad = true;
-        a.Grad = Tensor.FromArray([3.0, 0.0], 2);
-        b.Grad = Tensor.FromArray([0.0, 4.0], 2, 1);
+        a.Grad = Tensor.FromArray([3.0, 0.0], [2], DType.Float64);
+        b.Grad = Tensor.FromArray([0.0, 4.0], [2, 1], DType.Float64);
 
         double norm = GradientClipping.ClipGradNorm([a, b, unused], maxNorm: 1.0);
 
@@ -88,7 +88,7 @@ public class ScheduleAndClippingTests
     {
         var a = Tensor.Zeros([2], DType.Float64);
         a.RequiresGrad = true;
-        var g = Tensor.FromArray([0.3, 0.4], 2);
+        var g = Tensor.FromArray([0.3, 0.4], [2], DType.Float64);
         a.Grad = g;
         Assert.Equal(0.5, GradientClipping.ClipGradNorm([a], maxNorm: 1.0), 1e-15);
         Assert.Same(g, a.Grad);
@@ -101,7 +101,7 @@ public class ScheduleAndClippingTests
         var a = Tensor.Zeros([2], DType.Float64);
         var b = Tensor.Zeros([2], DType.Float64);
         a.RequiresGrad = b.RequiresGrad = true;
-        ((a + b) * Tensor.FromArray([3.0, 4.0], 2)).Sum().Backward();
+        ((a + b) * Tensor.FromArray([3.0, 4.0], [2], DType.Float64)).Sum().Backward();
         double norm = GradientClipping.ClipGradNorm([a, b], maxNorm: 1.0);
         Assert.Equal(Math.Sqrt(50), norm, 1e-12);
         double scale = 1.0 / (Math.Sqrt(50) + 1e-6);

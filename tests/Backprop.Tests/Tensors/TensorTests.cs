@@ -13,7 +13,7 @@ public class TensorTests
         Assert.Equal(0, Tensor.Scalar(7).Rank);
         Assert.Equal(new[] { 1.0, 0, 0, 1 }, Tensor.Eye(2).ToDoubleArray());
         Assert.Equal(DType.Float32, Tensor.Zeros([1]).DType);
-        var t = Tensor.FromArray(new[] { 1.0, 2, 3, 4, 5, 6 }, 2, 3);
+        var t = Tensor.FromArray(new[] { 1.0, 2, 3, 4, 5, 6 }, [2, 3], DType.Float64);
         Assert.Equal(6.0, t[1, 2]);
     }
 
@@ -54,7 +54,7 @@ public class TensorTests
     [Fact]
     public void ReshapeTransposeRowsAndConcat()
     {
-        var t = Tensor.FromArray(new[] { 1.0, 2, 3, 4, 5, 6 }, 2, 3);
+        var t = Tensor.FromArray(new[] { 1.0, 2, 3, 4, 5, 6 }, [2, 3], DType.Float64);
         Assert.Equal(new[] { 3, 2 }, t.Reshape(3, -1).Shape.ToArray());
         Assert.Equal(new[] { 1.0, 4, 2, 5, 3, 6 }, t.Transpose().ToDoubleArray());
         var rows = t.Rows(1, 1);
@@ -67,7 +67,7 @@ public class TensorTests
     [Fact]
     public void RowsOfAPlainTensorShareMemory()
     {
-        var t = Tensor.FromArray(new[] { 1.0, 2, 3, 4 }, 2, 2);
+        var t = Tensor.FromArray(new[] { 1.0, 2, 3, 4 }, [2, 2], DType.Float64);
         var row = t.Rows(1, 1);
         t.AsSpan<double>()[3] = 40;
         Assert.Equal(40.0, row[0, 1]);
@@ -76,7 +76,7 @@ public class TensorTests
     [Fact]
     public void ToStringShowsShapeDtypeAndNestedValues()
     {
-        var t = Tensor.FromArray(new[] { 1.0, 2.5, -3, 4 }, 2, 2);
+        var t = Tensor.FromArray(new[] { 1.0, 2.5, -3, 4 }, [2, 2], DType.Float64);
         Assert.Equal("Tensor (2, 2) float64\n[[1, 2.5],\n [-3, 4]]", t.ToString());
         var big = Tensor.Zeros([100]);
         Assert.Contains("…", big.ToString());
@@ -161,12 +161,12 @@ public class TensorTests
     [Fact]
     public void SoftplusAndLog1pAreAccurateAtTheExtremes()
     {
-        var x = Tensor.FromArray(new[] { -800.0, -40, 1e-20, 40, 800 }, 5);
+        var x = Tensor.FromArray(new[] { -800.0, -40, 1e-20, 40, 800 }, [5], DType.Float64);
         var sp = x.Softplus().ToDoubleArray();
         Assert.Equal(0.0, sp[0]);
         Assert.Equal(Math.Exp(-40), sp[1], 1e-30);
         Assert.Equal(800.0, sp[4]);
-        Assert.Equal(1e-20, Tensor.FromArray(new[] { 1e-20 }, 1).Log1p().Item(), 1e-35);
+        Assert.Equal(1e-20, Tensor.FromArray(new[] { 1e-20 }, [1], DType.Float64).Log1p().Item(), 1e-35);
         Assert.Equal(1e-20, Log1pOperator.Log1p(1e-20));
     }
 }

@@ -1,0 +1,173 @@
+using Backprop.Kernels;
+
+namespace Backprop;
+
+// Convolution as three ops that close under differentiation. The trilinear form
+//   T(x, w, g) = ⟨conv(x, w), g⟩ = ⟨x, convᵀₓ(g, w)⟩ = ⟨w, convᵀ_w(x, g)⟩
+// gives every VJP as another member of the family:
+//   conv(x, w)          (N,C,H,W),(O,C,kH,kW) → (N,O,Ho,Wo):  gx = convᵀₓ(gy, w),  gw = convᵀ_w(x, gy)
+//   convᵀₓ(g, w)        (N,O,Ho,Wo),(O,C,kH,kW) → (N,C,H,W):  gg = conv(gz, w),    gw = convᵀ_w(gz, g)
+//   convᵀ_w(x, g)       (N,C,H,W),(N,O,Ho,Wo) → (O,C,kH,kW):  gx = convᵀₓ(g, gv),  gg = conv(x, gv)
+// Each is bilinear, so its JVP is the sum of the op applied with one tangent at a time. Because the
+// rules are ops of the family, second derivatives (Hessian-vector products, reverse over reverse)
+// need nothing more. All three run through the packed GEMM (Kernels/Convolution, im2col).
+
+/// <summary>The hyperparameters shared by the three convolution ops.</summary>
+internal readonly record struct ConvParams(int StrideH, int StrideW, int PadH, int PadW, int DilationH, int DilationW)
+{
+    public ConvGeometry Geometry(int n, int c, int h, int w, int o, int kh, int kw) =>
+        new(n, c, h, w, o, kh, kw, StrideH, StrideW, PadH, PadW, DilationH, DilationW);
+
+    public override string ToString() => $"stride=({StrideH}, {StrideW}), padding=({PadH}, {PadW}), dilation=({DilationH}, {DilationW})";
+}
+
+/// <summary>y = conv(x, w): cross-correlation over NCHW, weight (O, C, kH, kW).</summary>
+internal sealed class Conv2dOp(ConvParams p) : Op
+{
+    public override string Name => "Conv2d";
+    public override string Describe() => $"Conv2d({p})";
+
+    public override Tensor Forward(Tensor[] x)
+    {
+        Tensor input = x[0], weight = x[1];
+        TensorOps.CheckSameDType(input, weight, Name);
+        var g = CheckedGeometry(input, weight, p);
+        var y = TensorOps.NewOutput([g.N, g.O, g.OutH, g.OutW], input.DType);
+        if (y.DType == DType.Float32) Convolution.Forward(g, input.Span<float>(), weight.Span<float>(), y.Span<float>());
+        else Convolution.Forward(g, input.Span<double>(), weight.Span<double>(), y.Span<double>());
+        return y;
+    }
+
+    internal static ConvGeometry CheckedGeometry(Tensor input, Tensor weight, ConvParams p)
+    {
+        if (input.Rank != 4 || weight.Rank != 4)
+            throw new ShapeException($"Conv2d expects input (N, C, H, W) and weight (out_channels, in_channels, kH, kW); got input {ShapeUtil.Format(input.Dims)} and weight {ShapeUtil.Format(weight.Dims)}.");
+        if (input.Dims[1] != weight.Dims[1])
+            throw new ShapeException($"Conv2d: the input has {input.Dims[1]} channels (shape {ShapeUtil.Format(input.Dims)}) but the weight {ShapeUtil.Format(weight.Dims)} expects {weight.Dims[1]}.");
+        var g = p.Geometry(input.Dims[0], input.Dims[1], input.Dims[2], input.Dims[3], weight.Dims[0], weight.Dims[2], weight.Dims[3]);
+        int effH = p.DilationH * (g.KH - 1) + 1, effW = p.DilationW * (g.KW - 1) + 1;
+        if (g.KH < 1 || g.KW < 1 || g.H + 2 * p.PadH < effH || g.W + 2 * p.PadW < effW)
+            throw new ShapeException($"Conv2d: the input {ShapeUtil.Format(input.Dims)} padded by ({p.PadH}, {p.PadW}) is smaller than the dilated kernel ({effH}, {effW}) of weight {ShapeUtil.Format(weight.Dims)}; give a larger input or more padding.");
+        return g;
+    }
+
+    public override Tensor? Jvp(Tensor[] x, Tensor?[] tx, Tensor y)
+    {
+        Tensor? a = tx[0] is { } t0 ? TensorOps.Conv2dRaw(t0, x[1], p) : null;
+        Tensor? b = tx[1] is { } t1 ? TensorOps.Conv2dRaw(x[0], t1, p) : null;
+        return a is null ? b : b is null ? a : a + b;
+    }
+
+    public override void Vjp(Tensor gy, Tensor[] x, Tensor y, ReadOnlySpan<bool> needsGrad, Tensor?[] gx)
+    {
+        if (needsGrad[0]) gx[0] = Autodiff.Apply(new ConvTransposeInputOp(p, x[0].Dims[2], x[0].Dims[3]), gy, x[1]);
+        if (needsGrad[1]) gx[1] = Autodiff.Apply(new ConvTransposeWeightOp(p, x[1].Dims[2], x[1].Dims[3]), x[0], gy);
+    }
+}
+
+/// <summary>z (N, C, H, W) = convᵀₓ(g, w): the transpose of conv in its input (a transposed convolution).</summary>
+internal sealed class ConvTransposeInputOp(ConvParams p, int height, int width) : Op
+{
+    public override string Name => "Conv2dTransposeInput";
+
+    public override Tensor Forward(Tensor[] x)
+    {
+        Tensor g = x[0], w = x[1];
+        TensorOps.CheckSameDType(g, w, Name);
+        var geo = p.Geometry(g.Dims[0], w.Dims[1], height, width, w.Dims[0], w.Dims[2], w.Dims[3]);
+        if (g.Rank != 4 || g.Dims[1] != geo.O || g.Dims[2] != geo.OutH || g.Dims[3] != geo.OutW)
+            throw new ShapeException($"{Name}: cotangent {ShapeUtil.Format(g.Dims)} does not fit weight {ShapeUtil.Format(w.Dims)} and input size ({height}, {width}).");
+        var z = TensorOps.NewOutput([geo.N, geo.C, height, width], g.DType);
+        if (z.DType == DType.Float32) Convolution.TransposeInput(geo, g.Span<float>(), w.Span<float>(), z.Span<float>());
+        else Convolution.TransposeInput(geo, g.Span<double>(), w.Span<double>(), z.Span<double>());
+        return z;
+    }
+
+    public override Tensor? Jvp(Tensor[] x, Tensor?[] tx, Tensor y)
+    {
+        Tensor? a = tx[0] is { } t0 ? Autodiff.Apply(new ConvTransposeInputOp(p, height, width), t0, x[1]) : null;
+        Tensor? b = tx[1] is { } t1 ? Autodiff.Apply(new ConvTransposeInputOp(p, height, width), x[0], t1) : null;
+        return a is null ? b : b is null ? a : a + b;
+    }
+
+    public override void Vjp(Tensor gz, Tensor[] x, Tensor y, ReadOnlySpan<bool> needsGrad, Tensor?[] gx)
+    {
+        if (needsGrad[0]) gx[0] = TensorOps.Conv2dRaw(gz, x[1], p);
+        if (needsGrad[1]) gx[1] = Autodiff.Apply(new ConvTransposeWeightOp(p, x[1].Dims[2], x[1].Dims[3]), gz, x[0]);
+    }
+}
+
+/// <summary>v (O, C, kH, kW) = convᵀ_w(x, g): the transpose of conv in its weight, Σₙ gₙ·colsₙᵀ.</summary>
+internal sealed class ConvTransposeWeightOp(ConvParams p, int kernelH, int kernelW) : Op
+{
+    public override string Name => "Conv2dTransposeWeight";
+
+    public override Tensor Forward(Tensor[] x)
+    {
+        Tensor input = x[0], g = x[1];
+        TensorOps.CheckSameDType(input, g, Name);
+        var geo = p.Geometry(input.Dims[0], input.Dims[1], input.Dims[2], input.Dims[3], g.Dims[1], kernelH, kernelW);
+        if (g.Rank != 4 || g.Dims[0] != geo.N || g.Dims[2] != geo.OutH || g.Dims[3] != geo.OutW)
+            throw new ShapeException($"{Name}: cotangent {ShapeUtil.Format(g.Dims)} does not fit input {ShapeUtil.Format(input.Dims)} and kernel ({kernelH}, {kernelW}).");
+        var v = TensorOps.NewOutput([geo.O, geo.C, kernelH, kernelW], input.DType);
+        if (v.DType == DType.Float32) Convolution.TransposeWeight(geo, input.Span<float>(), g.Span<float>(), v.Span<float>());
+        else Convolution.TransposeWeight(geo, input.Span<double>(), g.Span<double>(), v.Span<double>());
+        return v;
+    }
+
+    public override Tensor? Jvp(Tensor[] x, Tensor?[] tx, Tensor y)
+    {
+        Tensor? a = tx[0] is { } t0 ? Autodiff.Apply(new ConvTransposeWeightOp(p, kernelH, kernelW), t0, x[1]) : null;
+        Tensor? b = tx[1] is { } t1 ? Autodiff.Apply(new ConvTransposeWeightOp(p, kernelH, kernelW), x[0], t1) : null;
+        return a is null ? b : b is null ? a : a + b;
+    }
+
+    public override void Vjp(Tensor gv, Tensor[] x, Tensor y, ReadOnlySpan<bool> needsGrad, Tensor?[] gx)
+    {
+        if (needsGrad[0]) gx[0] = Autodiff.Apply(new ConvTransposeInputOp(p, x[0].Dims[2], x[0].Dims[3]), x[1], gv);
+        if (needsGrad[1]) gx[1] = TensorOps.Conv2dRaw(x[0], gv, p);
+    }
+}
+
+public static partial class TensorOps
+{
+    internal static Tensor Conv2dRaw(Tensor x, Tensor w, ConvParams p) => Autodiff.Apply(new Conv2dOp(p), x, w);
+
+    /// <summary>
+    /// 2-D convolution (cross-correlation, as <c>torch.nn.functional.conv2d</c> with groups = 1): input
+    /// (N, C, H, W), weight (O, C, kH, kW), optional bias (O); output (N, O, Ho, Wo) with
+    /// Ho = ⌊(H + 2·padding − dilation·(kH − 1) − 1)/stride⌋ + 1.
+    /// </summary>
+    public static Tensor Conv2d(this Tensor x, Tensor weight, Tensor? bias = null, int stride = 1, int padding = 0, int dilation = 1) =>
+        Conv2d(x, weight, bias, (stride, stride), (padding, padding), (dilation, dilation));
+
+    /// <summary>2-D convolution with separate (height, width) stride, padding and dilation.</summary>
+    public static Tensor Conv2d(this Tensor x, Tensor weight, Tensor? bias, (int H, int W) stride, (int H, int W) padding, (int H, int W) dilation)
+    {
+        if (stride.H < 1 || stride.W < 1) throw new BackpropException($"Conv2d: stride must be at least 1; got ({stride.H}, {stride.W}).");
+        if (padding.H < 0 || padding.W < 0) throw new BackpropException($"Conv2d: padding must be 0 or more; got ({padding.H}, {padding.W}).");
+        if (dilation.H < 1 || dilation.W < 1) throw new BackpropException($"Conv2d: dilation must be at least 1; got ({dilation.H}, {dilation.W}).");
+        var y = Conv2dRaw(x, weight, new ConvParams(stride.H, stride.W, padding.H, padding.W, dilation.H, dilation.W));
+        if (bias is null) return y;
+        if (bias.Rank != 1 || bias.Dims[0] != weight.Dims[0])
+            throw new ShapeException($"Conv2d: the bias must have shape ({weight.Dims[0]}) for weight {ShapeUtil.Format(weight.Dims)}; got {ShapeUtil.Format(bias.Dims)}.");
+        return y + bias.Reshape(1, bias.Dims[0], 1, 1);
+    }
+
+    /// <summary>
+    /// 1-D convolution (<c>torch.nn.functional.conv1d</c>): input (N, C, L), weight (O, C, k), bias (O);
+    /// computed as a 2-D convolution of height 1, so its derivatives are the same ops.
+    /// </summary>
+    public static Tensor Conv1d(this Tensor x, Tensor weight, Tensor? bias = null, int stride = 1, int padding = 0, int dilation = 1)
+    {
+        if (x.Rank != 3 || weight.Rank != 3)
+            throw new ShapeException($"Conv1d expects input (N, C, L) and weight (out_channels, in_channels, k); got input {ShapeUtil.Format(x.Dims)} and weight {ShapeUtil.Format(weight.Dims)}.");
+        var y = Conv2d(x.Reshape(x.Dims[0], x.Dims[1], 1, x.Dims[2]), weight.Reshape(weight.Dims[0], weight.Dims[1], 1, weight.Dims[2]),
+            null, (1, stride), (0, padding), (1, dilation));
+        y = y.Reshape(y.Dims[0], y.Dims[1], y.Dims[3]);
+        if (bias is null) return y;
+        if (bias.Rank != 1 || bias.Dims[0] != weight.Dims[0])
+            throw new ShapeException($"Conv1d: the bias must have shape ({weight.Dims[0]}) for weight {ShapeUtil.Format(weight.Dims)}; got {ShapeUtil.Format(bias.Dims)}.");
+        return y + bias.Reshape(1, bias.Dims[0], 1);
+    }
+}
