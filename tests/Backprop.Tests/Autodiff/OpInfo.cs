@@ -139,7 +139,24 @@ public static class OpInfos
         yield return new OpInfo("bce", x => Losses.BinaryCrossEntropy(x[0], x[1]), [[3, 2], [3, 2]], [Domain.Probability]);
         yield return new OpInfo("softmax_cross_entropy", x => Losses.SoftmaxCrossEntropy(x[0], x[1].Softmax()), [[3, 4], [3, 4]], [Domain.Normal]);
         yield return new OpInfo("mse", x => Losses.MeanSquaredError(x[0], x[1]), [[5, 2], [5, 2]], [Domain.Normal]);
+
+        // Neural ODE blocks (Nn/Ode): the adjoint op's VJP (the backward solve) and its JVP (forward mode through
+        // the steps), and backpropagation through the solver, against central differences of the discrete solve.
+        foreach (var shape in new[] { new int[0], [5], [0, 2], [3, 2] })
+            yield return new OpInfo("ode adjoint tanh", x => new Backprop.Nn.OdeBlock(new Backprop.Nn.Tanh(), Backprop.Nn.OdeSolverOptions.Rk4(40),
+                Backprop.Nn.OdeGradient.Adjoint, 0, 0.7).Forward(x[0]), [shape], [Domain.Normal]);
+        foreach (var shape in new[] { new int[] { 0, 2 }, [3, 2] })
+            yield return new OpInfo("ode adjoint mlp dopri5", x => new Backprop.Nn.OdeBlock(OdeMlp(x[0].DType, 2), Backprop.Nn.OdeSolverOptions.Dopri5(1e-9, 1e-11),
+                Backprop.Nn.OdeGradient.Adjoint, 0, 1).Forward(x[0]), [shape], [Domain.Normal]);
+        yield return new OpInfo("ode backprop time-input", x => new Backprop.Nn.OdeBlock(OdeMlp(x[0].DType, 3), Backprop.Nn.OdeSolverOptions.Rk4(8),
+            Backprop.Nn.OdeGradient.Backprop, 0.5, 1.5, timeInput: true).Forward(x[0]), [[3, 2]], [Domain.Normal]);
+        yield return new OpInfo("ode adjoint time-input", x => new Backprop.Nn.OdeBlock(OdeMlp(x[0].DType, 3), Backprop.Nn.OdeSolverOptions.Rk4(40),
+            Backprop.Nn.OdeGradient.Adjoint, 1.5, 0.5, timeInput: true).Forward(x[0]), [[3, 2]], [Domain.Normal]);
     }
+
+    /// <summary>A fixed small network f: (·, inputs) → (·, 2) for the ODE rows; the same weights every call.</summary>
+    private static Backprop.Nn.Sequential OdeMlp(DType dtype, int inputs) => new(
+        new Backprop.Nn.Linear(inputs, 4, rng: new Rng(21), dtype: dtype), new Backprop.Nn.Tanh(), new Backprop.Nn.Linear(4, 2, rng: new Rng(22), dtype: dtype));
 
     /// <summary>A fixed 0/1 condition of shape (3, 4).</summary>
     private static Tensor Condition(DType dtype) =>
