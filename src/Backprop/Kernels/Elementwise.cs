@@ -42,6 +42,8 @@ public static class Elementwise
             TOp.Invoke(xs[0], ys, ds);
             return;
         }
+        // A zero-size result has nothing to write (and its runs of length 0 would divide by zero below).
+        if (ds.Length == 0) return;
         BroadcastLoop<TOp, T>(x.Dims, xs, y.Dims, ys, d.Dims, ds);
     }
 

@@ -143,7 +143,7 @@ public static class OpInfos
         // Neural ODE blocks (Nn/Ode): the adjoint op's VJP (the backward solve) and its JVP (forward mode through
         // the steps), and backpropagation through the solver, against central differences of the discrete solve.
         foreach (var shape in new[] { new int[0], [5], [0, 2], [3, 2] })
-            yield return new OpInfo("ode adjoint tanh", x => new Backprop.Nn.OdeBlock(new Backprop.Nn.Tanh(), Backprop.Nn.OdeSolverOptions.Rk4(40),
+            yield return new OpInfo("ode adjoint tanh", x => new Backprop.Nn.OdeBlock(new Backprop.Nn.Tanh(), Backprop.Nn.OdeSolverOptions.Rk4(200),
                 Backprop.Nn.OdeGradient.Adjoint, 0, 0.7).Forward(x[0]), [shape], [Domain.Normal]);
         foreach (var shape in new[] { new int[] { 0, 2 }, [3, 2] })
             yield return new OpInfo("ode adjoint mlp dopri5", x => new Backprop.Nn.OdeBlock(OdeMlp(x[0].DType, 2), Backprop.Nn.OdeSolverOptions.Dopri5(1e-9, 1e-11),

@@ -226,19 +226,16 @@ public static class OdeSolver
     {
         double d0 = ScaledRms(y0, y0, options), d1 = ScaledRms(f0, y0, options);
         double h0 = d0 < 1e-5 || d1 < 1e-5 ? 1e-6 : 0.01 * d0 / d1;
-        Tensor[] y1, f1;
-        using (Autodiff.NoGrad())
-        {
-            var plain = y0.Select(v => v.Detach()).ToArray();
-            var slope = f0.Select(v => v.Detach()).ToArray();
-            y1 = Combine(plain, [1.0], [slope], direction * h0);
-            f1 = Evaluate(f, t0 + direction * h0, y1, ref evaluations).Select(v => v.Detach()).ToArray();
-            var change = new Tensor[f1.Length];
-            for (int i = 0; i < f1.Length; i++) change[i] = f1[i] - slope[i];
-            double d2 = ScaledRms(change, y0, options) / h0;
-            double h1 = Math.Max(d1, d2) <= 1e-15 ? Math.Max(1e-6, h0 * 1e-3) : Math.Pow(0.01 / Math.Max(d1, d2), tableau.ControlExponent);
-            return Math.Min(100 * h0, h1);
-        }
+        // On plain values, but not under NoGrad: f may need gradient recording inside (the adjoint's VJPs).
+        var plain = y0.Select(v => v.Detach()).ToArray();
+        var slope = f0.Select(v => v.Detach()).ToArray();
+        var y1 = Combine(plain, [1.0], [slope], direction * h0);
+        var f1 = Evaluate(f, t0 + direction * h0, y1, ref evaluations);
+        var change = new Tensor[f1.Length];
+        for (int i = 0; i < f1.Length; i++) change[i] = f1[i].Detach() - slope[i];
+        double d2 = ScaledRms(change, y0, options) / h0;
+        double h1 = Math.Max(d1, d2) <= 1e-15 ? Math.Max(1e-6, h0 * 1e-3) : Math.Pow(0.01 / Math.Max(d1, d2), tableau.ControlExponent);
+        return Math.Min(100 * h0, h1);
     }
 
     private static double ScaledRms(Tensor[] values, Tensor[] reference, OdeSolverOptions options)
