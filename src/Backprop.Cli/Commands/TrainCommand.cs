@@ -32,16 +32,20 @@ internal static class TrainCommand
         var plot = new Option<FileInfo?>("--plot") { Description = "Also draw the training and validation curves to this .png or .svg file." };
         var refit = new Option<bool>("--refit") { Description = "After early stopping picks the epoch count, retrain that long on training + validation rows (--refit false to keep the early-stopped weights).", DefaultValueFactory = _ => true };
         var json = CliOptions.Json();
+        var distributed = new Option<bool>("--distributed") { Description = "Data-parallel training over MPI: run under mpirun (e.g. mpirun -np 4 backprop train … --distributed). Every rank takes its share of each global --batch-size batch and gradients are averaged with one allreduce per step; only rank 0 prints and writes files." };
 
         var command = new Command("train", "Train a network on a CSV file: shows progress, prints test metrics, saves the model.\n" +
             "Example: backprop train data/breast-cancer.csv --target diagnosis --hidden 32 --plot curves.png")
         {
-            data, target, hidden, activation, task, optimizer, lr, epochs, batch, patience, weightDecay, tolerance, seed, testSplit, valSplit, dtype, refit, output, plot, json,
+            data, target, hidden, activation, task, optimizer, lr, epochs, batch, patience, weightDecay, tolerance, seed, testSplit, valSplit, dtype, refit, output, plot, json, distributed,
         };
         command.SetAction(parse =>
         {
             var outWriter = parse.InvocationConfiguration.Output;
             var errWriter = parse.InvocationConfiguration.Error;
+            using var mpi = parse.GetValue(distributed) ? DistributedRun.Start() : null;
+            bool isRoot = mpi is null || mpi.Rank == 0;
+            if (!isRoot) outWriter = errWriter = TextWriter.Null;
             var plotFile = parse.GetValue(plot);
             if (plotFile is not null) Plots.CheckPath(plotFile.FullName);
             var settings = new TrainSettings
@@ -62,6 +66,7 @@ internal static class TrainCommand
                     BatchSize = parse.GetValue(batch),
                     Patience = parse.GetValue(patience),
                     Seed = parse.GetValue(seed),
+                    Communicator = (ICommunicator?)mpi ?? SingleProcess.Instance,
                 },
             };
             settings.Validate();
@@ -84,6 +89,7 @@ internal static class TrainCommand
             }
 
             var outPath = parse.GetValue(output)!.FullName;
+            if (!isRoot) return 0; // rank 0 holds the same model and writes it
             ModelFile.Save(run.Model, outPath);
             if (plotFile is not null) DrawCurves(plotFile.FullName, run);
 
