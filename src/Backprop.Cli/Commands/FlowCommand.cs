@@ -58,7 +58,11 @@ internal static class FlowCommand
                 parse.InvocationConfiguration.Output.WriteLine(System.Text.Json.JsonSerializer.Serialize(new
                 {
                     loss = surface.Name,
-                    paths = paths.Select(p => new { method = p.Name, steps = p.Points.Count - 1, gradient_evaluations = p.Evaluations, flow_time = p.FlowTime, final_loss = p.FinalLoss, distance_to_exact_flow = p.DistanceToExact }),
+                    paths = paths.Select(p => new
+                    {
+                        method = p.Name, steps = p.Points.Count - 1, gradient_evaluations = p.Evaluations, flow_time = Finite(p.FlowTime),
+                        final_loss = Finite(p.FinalLoss), diverged = double.IsInfinity(p.FinalLoss), distance_to_exact_flow = Finite(p.DistanceToExact),
+                    }),
                     plot = plotPath,
                 }));
                 return 0;
@@ -84,6 +88,9 @@ internal static class FlowCommand
         });
         return command;
     }
+
+    /// <summary>JSON has no NaN or ∞: a quantity that does not apply (momentum's flow time) or diverged is null.</summary>
+    private static double? Finite(double v) => double.IsFinite(v) ? v : null;
 
     private static string FormatLoss(double v, IFormatProvider ic) => double.IsFinite(v) ? v.ToString("G4", ic) : "diverged";
 
