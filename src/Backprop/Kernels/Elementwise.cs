@@ -27,6 +27,7 @@ public static class Elementwise
     {
         ReadOnlySpan<T> xs = x.Span<T>(), ys = y.Span<T>();
         Span<T> ds = d.Span<T>();
+        if (ds.Length == 0) return; // a zero-size result (an operand may still have elements)
         if (xs.Length == ds.Length && ys.Length == ds.Length)
         {
             TOp.Invoke(xs, ys, ds);
@@ -42,8 +43,6 @@ public static class Elementwise
             TOp.Invoke(xs[0], ys, ds);
             return;
         }
-        // A zero-size result has nothing to write (and its runs of length 0 would divide by zero below).
-        if (ds.Length == 0) return;
         BroadcastLoop<TOp, T>(x.Dims, xs, y.Dims, ys, d.Dims, ds);
     }
 
