@@ -35,7 +35,7 @@ internal static class OdeCommand
         var rtol = new Option<double>("--rtol") { Description = "dopri5: relative tolerance.", DefaultValueFactory = _ => 1e-5 };
         var atol = new Option<double>("--atol") { Description = "dopri5: absolute tolerance.", DefaultValueFactory = _ => 1e-7 };
         var lr = new Option<double>("--lr") { Description = "Adam's learning rate at the start; it decays along a cosine to 5% of this by the last iteration.", DefaultValueFactory = _ => 0.01 };
-        var every = new Option<int>("--report-every") { Description = "Print progress (and take an --animate frame) every this many iterations.", DefaultValueFactory = _ => 50 };
+        var every = new Option<int>("--report-every") { Description = "Print a progress line (batch loss, whole-trajectory loss, evaluations per iteration) every this many iterations.", DefaultValueFactory = _ => 50 };
         var plot = new Option<FileInfo?>("--plot") { Description = "Draw the true and learned trajectories over the learned vector field (.png or .svg)." };
         var memoryTable = new Option<bool>("--memory-table") { Description = "Instead of training: measure memory kept for backward and time, adjoint against backprop, as the rk4 step count grows; prints a Markdown table." };
         var seed = CliOptions.Seed();
