@@ -17,5 +17,7 @@ internal static class CommandCatalog
         yield return ModesCommand.Create();
         yield return ExplainCommand.Create();
         yield return BenchCommand.Create();
+        yield return OdeCommand.Create();
+        yield return FlowCommand.Create();
     }
 }

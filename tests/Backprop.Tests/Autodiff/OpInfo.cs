@@ -206,9 +206,27 @@ public static class OpInfos
             Tensor.FromArray([2, 0.5, 1.5], [3], x[0].DType), x[1], null, training: false), [[4, 3, 2], [3]], [Domain.Normal]);
         yield return Unary("dropout (fixed mask)", x => TensorOps.Dropout(x, 0.3, true, new Rng(7)), Domain.Normal, [4, 5]);
 
+        // Neural ODE blocks (Nn/Ode): the adjoint op's VJP (the backward solve) and its JVP (forward mode through
+        // the steps), and backpropagation through the solver, against central differences of the discrete solve.
+        // The adjoint is the transpose of the forward-mode solve only to the solver's accuracy, so its rows use
+        // tolerances tight enough for ⟨J u, w⟩ = ⟨u, Jᵀ w⟩ to hold to the table's 1e-12.
+        foreach (var shape in new[] { new int[0], [5], [0, 2], [3, 2] })
+            yield return new OpInfo("ode adjoint tanh", x => new Backprop.Nn.OdeBlock(new Backprop.Nn.Tanh(), Backprop.Nn.OdeSolverOptions.Rk4(200),
+                Backprop.Nn.OdeGradient.Adjoint, 0, 0.7).Forward(x[0]), [shape], [Domain.Normal]);
+        foreach (var shape in new[] { new int[] { 0, 2 }, [3, 2] })
+            yield return new OpInfo("ode adjoint mlp dopri5", x => new Backprop.Nn.OdeBlock(OdeMlp(x[0].DType, 2), Backprop.Nn.OdeSolverOptions.Dopri5(1e-12, 1e-14),
+                Backprop.Nn.OdeGradient.Adjoint, 0, 1).Forward(x[0]), [shape], [Domain.Normal]);
+        yield return new OpInfo("ode backprop time-input", x => new Backprop.Nn.OdeBlock(OdeMlp(x[0].DType, 3), Backprop.Nn.OdeSolverOptions.Rk4(8),
+            Backprop.Nn.OdeGradient.Backprop, 0.5, 1.5, timeInput: true).Forward(x[0]), [[3, 2]], [Domain.Normal]);
+        yield return new OpInfo("ode adjoint time-input", x => new Backprop.Nn.OdeBlock(OdeMlp(x[0].DType, 3), Backprop.Nn.OdeSolverOptions.Rk4(160),
+            Backprop.Nn.OdeGradient.Adjoint, 1.5, 0.5, timeInput: true).Forward(x[0]), [[3, 2]], [Domain.Normal]);
         foreach (var o in ZeroSizeAndExtremeRows()) yield return o;
         foreach (var o in PyTorchOpRows()) yield return o;
     }
+
+    /// <summary>A fixed small network f: (·, inputs) → (·, 2) for the ODE rows; the same weights every call.</summary>
+    private static Backprop.Nn.Sequential OdeMlp(DType dtype, int inputs) => new(
+        new Backprop.Nn.Linear(inputs, 4, rng: new Rng(21), dtype: dtype), new Backprop.Nn.Tanh(), new Backprop.Nn.Linear(4, 2, rng: new Rng(22), dtype: dtype));
 
     /// <summary>
     /// trust-lib (issue #14, items 6 and 7): the ops and losses a PyTorch user reaches for, each at random

@@ -1,6 +1,3 @@
-using System.Numerics;
-using System.Numerics.Tensors;
-
 namespace Backprop.Nn;
 
 /// <summary>
@@ -20,27 +17,9 @@ namespace Backprop.Nn;
 /// </summary>
 public sealed class DormandPrince54 : GradientFlowOptimizer
 {
-    // The Butcher tableau. Row s gives the coefficients of stages 0..s−1 for the point of stage s;
-    // row 6 is also the fifth-order weights b₅ (b₅ has no weight on stage 6).
-    private static readonly double[][] A =
-    [
-        [],
-        [1.0 / 5],
-        [3.0 / 40, 9.0 / 40],
-        [44.0 / 45, -56.0 / 15, 32.0 / 9],
-        [19372.0 / 6561, -25360.0 / 2187, 64448.0 / 6561, -212.0 / 729],
-        [9017.0 / 3168, -355.0 / 33, 46732.0 / 5247, 49.0 / 176, -5103.0 / 18656],
-        [35.0 / 384, 0, 500.0 / 1113, 125.0 / 192, -2187.0 / 6784, 11.0 / 84],
-    ];
-
-    /// <summary>e = b₅ − b₄ over the seven stages, with b₄ = (5179/57600, 0, 7571/16695, 393/640, −92097/339200, 187/2100, 1/40).</summary>
-    private static readonly double[] ErrorWeights =
-        [71.0 / 57600, 0, -71.0 / 16695, 71.0 / 1920, -17253.0 / 339200, 22.0 / 525, -1.0 / 40];
-
-    private const int Stages = 7;
-    private const double SafetyFactor = 0.9;
-    private const double MinFactor = 0.2;
-    private const double MaxFactor = 5;
+    // The coefficients and the error control are shared with OdeSolver (Nn/Ode): ButcherTableau.DormandPrince54, StepSizeControl.
+    private static readonly ButcherTableau Tableau = ButcherTableau.DormandPrince54;
+    private static readonly int Stages = Tableau.Stages;
 
     private readonly Tensor[] _origin;
     /// <summary>_stageGradients[i][s] = ∇L for parameter i at stage s (the gradient, i.e. −kₛ).</summary>
@@ -183,10 +162,8 @@ public sealed class DormandPrince54 : GradientFlowOptimizer
             var endLoss = Attempt(lossClosure, h);
             double errorNorm = ErrorNorm(h);
             LastErrorNorm = errorNorm;
-            // A NaN norm (the loss blew up at some stage) is treated as the worst error: shrink and retry.
-            double factor = double.IsNaN(errorNorm) ? MinFactor
-                : errorNorm == 0 ? MaxFactor
-                : Math.Min(MaxFactor, Math.Max(MinFactor, SafetyFactor * Math.Pow(errorNorm, -0.2)));
+            // A NaN norm (the loss blew up at some stage) counts as the worst error: shrink and retry.
+            double factor = StepSizeControl.NextFactor(errorNorm, Tableau);
             if (errorNorm <= 1)
             {
                 AcceptedSteps++;
@@ -215,7 +192,7 @@ public sealed class DormandPrince54 : GradientFlowOptimizer
         Tensor loss = null!;
         for (int s = 1; s < Stages; s++)
         {
-            var a = A[s];
+            var a = Tableau.Row(s);
             for (int j = 0; j < s; j++) coefficients[j] = -h * a[j];
             using (Autodiff.NoGrad())
                 for (int i = 0; i < ParameterCount; i++)
@@ -230,29 +207,18 @@ public sealed class DormandPrince54 : GradientFlowOptimizer
     private double ErrorNorm(double h)
     {
         Span<double> coefficients = stackalloc double[Stages];
-        for (int s = 0; s < Stages; s++) coefficients[s] = h * ErrorWeights[s];
+        var errorWeights = Tableau.ErrorWeights;
+        for (int s = 0; s < Stages; s++) coefficients[s] = h * errorWeights[s];
         double sumOfSquares = 0;
         long count = 0;
         for (int i = 0; i < ParameterCount; i++)
         {
             _errorWork[i].Fill(0);
             Combine(_errorWork[i], _errorWork[i], coefficients, _stageGradients[i]);
-            sumOfSquares += Parameter(i).DType == DType.Float32 ? ScaledSumOfSquares<float>(i) : ScaledSumOfSquares<double>(i);
+            sumOfSquares += StepSizeControl.ScaledSumOfSquares(_errorWork[i], _origin[i], Parameter(i).Detach(), _scaleWork[i], RelTol, AbsTol);
             count += Parameter(i).Length;
         }
         return Math.Sqrt(sumOfSquares / count);
-    }
-
-    private double ScaledSumOfSquares<T>(int i) where T : unmanaged, IFloatingPointIeee754<T>
-    {
-        var error = _errorWork[i].AsSpan<T>();
-        var scale = _scaleWork[i].AsSpan<T>();
-        TensorPrimitives.MaxMagnitude(_origin[i].AsReadOnlySpan<T>(), Parameter(i).AsReadOnlySpan<T>(), scale);
-        TensorPrimitives.Abs(scale, scale);
-        TensorPrimitives.Multiply(scale, T.CreateChecked(RelTol), scale);
-        TensorPrimitives.Add(scale, T.CreateChecked(AbsTol), scale);
-        TensorPrimitives.Divide(error, scale, error);
-        return double.CreateChecked(TensorPrimitives.SumOfSquares<T>(error));
     }
 
     /// <summary>

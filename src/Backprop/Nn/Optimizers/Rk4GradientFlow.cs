@@ -12,21 +12,23 @@ namespace Backprop.Nn;
 /// </summary>
 public sealed class Rk4GradientFlow : GradientFlowOptimizer
 {
+    // The coefficients are shared with OdeSolver (Nn/Ode), which integrates OdeBlocks with the same method.
+    private static readonly ButcherTableau Tableau = ButcherTableau.Rk4;
+
     private readonly Tensor[] _origin;
-    private readonly Tensor[] _gradient;
-    private readonly Tensor[] _weightedSum;
+    /// <summary>_stageGradients[i][s] = ∇L for parameter i at stage s (the gradient, i.e. −kₛ).</summary>
+    private readonly Tensor[][] _stageGradients;
 
     public Rk4GradientFlow(IEnumerable<(string Name, Tensor Parameter)> parameters, double stepSize)
         : base(parameters, stepSize)
     {
         _origin = new Tensor[ParameterCount];
-        _gradient = new Tensor[ParameterCount];
-        _weightedSum = new Tensor[ParameterCount];
+        _stageGradients = new Tensor[ParameterCount][];
         for (int i = 0; i < ParameterCount; i++)
         {
             _origin[i] = NewBufferLike(i);
-            _gradient[i] = NewBufferLike(i);
-            _weightedSum[i] = NewBufferLike(i);
+            _stageGradients[i] = new Tensor[Tableau.Stages];
+            for (int s = 0; s < Tableau.Stages; s++) _stageGradients[i][s] = NewBufferLike(i);
         }
     }
 
@@ -41,39 +43,30 @@ public sealed class Rk4GradientFlow : GradientFlowOptimizer
         for (int i = 0; i < ParameterCount; i++) _origin[i].CopyFrom(Parameter(i).Detach());
 
         // The buffers hold gradients g = −k, so each coefficient carries the minus sign of the flow.
-        // _weightedSum accumulates g₁ + 2g₂ + 2g₃ + g₄ as the stages come in.
-        var loss = EvaluateGradient(lossClosure, i => _gradient[i]);
-        for (int i = 0; i < ParameterCount; i++) _weightedSum[i].CopyFrom(_gradient[i]);
-        MoveFromOrigin(-h / 2, _gradient);
-
-        EvaluateGradient(lossClosure, i => _gradient[i]);
-        AddToWeightedSum(2);
-        MoveFromOrigin(-h / 2, _gradient);
-
-        EvaluateGradient(lossClosure, i => _gradient[i]);
-        AddToWeightedSum(2);
-        MoveFromOrigin(-h, _gradient);
-
-        EvaluateGradient(lossClosure, i => _gradient[i]);
-        AddToWeightedSum(1);
-        MoveFromOrigin(-h / 6, _weightedSum);
+        Span<double> coefficients = stackalloc double[Tableau.Stages];
+        var loss = EvaluateGradient(lossClosure, i => _stageGradients[i][0]);
+        for (int s = 1; s < Tableau.Stages; s++)
+        {
+            var a = Tableau.Row(s);
+            for (int j = 0; j < s; j++) coefficients[j] = -h * a[j];
+            MoveFromOrigin(coefficients[..s]);
+            int stage = s;
+            EvaluateGradient(lossClosure, i => _stageGradients[i][stage]);
+        }
+        var b = Tableau.Weights;
+        for (int j = 0; j < b.Length; j++) coefficients[j] = -h * b[j];
+        MoveFromOrigin(coefficients);
 
         Time += h;
         return loss;
     }
 
-    private void AddToWeightedSum(double weight)
-    {
-        for (int i = 0; i < ParameterCount; i++)
-            Combine(_weightedSum[i], _weightedSum[i], [weight], [_gradient[i]]);
-    }
-
-    /// <summary>θ ← θ₀ + coefficient·direction.</summary>
-    private void MoveFromOrigin(double coefficient, Tensor[] direction)
+    /// <summary>θ ← θ₀ + Σⱼ coefficients[j]·gⱼ over the stages evaluated so far.</summary>
+    private void MoveFromOrigin(ReadOnlySpan<double> coefficients)
     {
         using (Autodiff.NoGrad())
             for (int i = 0; i < ParameterCount; i++)
-                Combine(Parameter(i), _origin[i], [coefficient], [direction[i]]);
+                Combine(Parameter(i), _origin[i], coefficients, _stageGradients[i].AsSpan(0, coefficients.Length));
     }
 
     protected override void SaveState(OptimizerStateWriter state) => SaveCounters(state);
