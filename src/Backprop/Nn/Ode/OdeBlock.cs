@@ -38,7 +38,8 @@ public sealed class OdeBlock : Module
         ArgumentNullException.ThrowIfNull(dynamics);
         if (!double.IsFinite(startTime) || !double.IsFinite(endTime))
             throw new BackpropException($"OdeBlock: the interval must be finite; got [{startTime}, {endTime}].");
-        Dynamics = dynamics;
+        // Registered as "f" (the name of the function in dh/dt = f(h, t)): parameters are f.0.weight, …
+        Dynamics = RegisterModule("f", dynamics);
         Solver = solver ?? new OdeSolverOptions();
         Solver.Validate();
         Gradient = gradient;
@@ -48,7 +49,7 @@ public sealed class OdeBlock : Module
     }
 
     /// <summary>f, the module that gives dh/dt.</summary>
-    public Module Dynamics { get; }
+    [NotRegistered] public Module Dynamics { get; }
 
     public OdeSolverOptions Solver { get; set; }
 
@@ -136,11 +137,6 @@ public sealed class OdeBlock : Module
         var y = OdeSolver.Solve((t, h) => Derivative(h, t), h0, t0, t1, Solver, out var statistics);
         CountForward(statistics);
         return y;
-    }
-
-    public override IEnumerable<(string Name, Tensor Parameter)> NamedParameters()
-    {
-        foreach (var (name, parameter) in Dynamics.NamedParameters()) yield return ("f." + name, parameter);
     }
 
     public override string ToString()
