@@ -65,7 +65,7 @@ internal static class NumberOptions
     {
         string text = Token(result);
         if (ulong.TryParse(text, NumberStyles.AllowLeadingWhite | NumberStyles.AllowTrailingWhite, CultureInfo.InvariantCulture, out ulong value)) return value;
-        result.AddError($"{option}: '{CliErrors.Quote(text)}' is not a whole number of 0 or more ({IntegerHint(text)}).");
+        result.AddError($"{option}: '{CliErrors.Quote(text)}' is not a whole number of 0 or more ({(text.TrimStart().StartsWith('-') ? "it cannot be negative, e.g. 42" : IntegerHint(text))}).");
         return 0;
     }
 

@@ -48,7 +48,7 @@ internal static partial class UsageErrors
         return $"{Rewrite(message).TrimEnd('.')}; {help}.";
     }
 
-    /// <summary>", did you mean 'x'?" for the closest of <paramref name="known"/> when it is close enough, else "".</summary>
+    /// <summary>" (did you mean 'x'?)" for the closest of <paramref name="known"/> when it is close enough, else "".</summary>
     public static string Suggest(string given, IEnumerable<string> known)
     {
         string? best = null;
@@ -61,7 +61,7 @@ internal static partial class UsageErrors
             if (d < bestDistance) { best = candidate; bestDistance = d; }
         }
         int allowed = Math.Max(1, given.TrimStart('-').Length / 3);
-        return best is not null && bestDistance <= allowed ? $"; did you mean '{best}'?" : "";
+        return best is not null && bestDistance <= allowed ? $" (did you mean '{best}'?)" : "";
     }
 
     private static string CommandPath(CommandResult result)
@@ -77,7 +77,9 @@ internal static partial class UsageErrors
     {
         if (string.IsNullOrEmpty(text)) return "a value";
         int end = text.IndexOf(". ", StringComparison.Ordinal);
-        return (end > 0 ? text[..end] : text.TrimEnd('.')).ToLowerInvariant().ReplaceLineEndings(" ");
+        string first = (end > 0 ? text[..end] : text.TrimEnd('.')).ReplaceLineEndings(" ");
+        // "Name of the column" reads as part of the sentence; "CSV file" keeps its capitals.
+        return first.Length > 1 && char.IsUpper(first[0]) && char.IsLower(first[1]) ? char.ToLowerInvariant(first[0]) + first[1..] : first;
     }
 
     /// <summary>System.CommandLine's wording with its .NET type names turned into what a value should look like.</summary>

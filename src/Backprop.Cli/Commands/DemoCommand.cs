@@ -25,13 +25,14 @@ internal static class DemoCommand
         activation.DefaultValueFactory = _ => "tanh";
         var epochs = new Option<int>("--epochs") { Description = "Passes over the points.", DefaultValueFactory = _ => 300 };
         var seed = CliOptions.Seed();
-        var plot = new Option<FileInfo>("--plot") { Description = "Where to draw the decision boundary (.png or .svg).", DefaultValueFactory = _ => new FileInfo("demo.png") };
+        var plot = new Option<FileInfo>("--plot") { Description = "Where to draw the decision boundary (.png or .svg; - for a PNG on stdout, the text then goes to stderr).", DefaultValueFactory = _ => new FileInfo("demo.png") };
         var command = new Command("demo", "Train a small network on a synthetic 2-D data set in seconds and draw its decision boundary.\n" +
             "Example: backprop demo --dataset spirals --hidden 32,32 --plot spirals.png") { dataset, samples, noise, hidden, activation, epochs, seed, plot };
         command.SetAction(parse =>
         {
-            var plotPath = parse.GetValue(plot)!.FullName;
+            var plotPath = CliOptions.OutputOf(parse.GetValue(plot))!;
             Plots.CheckPath(plotPath);
+            CliOptions.CheckOutputs([plotPath]);
             int n = parse.GetValue(samples);
             if (n < 20) throw new CliUsageException($"--samples: {n} points are too few; use at least 20.");
             ulong seedValue = parse.GetValue(seed);
@@ -73,12 +74,12 @@ internal static class DemoCommand
             Plots.DecisionBoundary(plotPath, $"{set.Name}: {TrainCommand.ArchitectureOf(network)} network, test accuracy {accuracy:P1}", map, xMin, xMax, yMin, yMax,
                 set.X.Where((_, i) => i % 2 == 0).ToArray(), set.X.Where((_, i) => i % 2 == 1).ToArray(), set.Labels);
 
-            var console = Consoles.For(parse.InvocationConfiguration.Output, false);
+            var console = plotPath == "-" ? Consoles.For(parse.InvocationConfiguration.Error, true) : Consoles.For(parse.InvocationConfiguration.Output, false);
             console.WriteLine(Sketch(map, task, set));
-            console.MarkupLine($"[bold]{set.Name}[/]: {n} points, {TrainCommand.ArchitectureOf(network)} {parse.GetValue(activation)} network, " +
+            console.MarkupLine($"[bold]{Markup.Escape(set.Name)}[/]: {n} points, {TrainCommand.ArchitectureOf(network)} {Markup.Escape(parse.GetValue(activation)!)} network, " +
                 $"{network.ParameterCount} parameters, trained in {(DateTime.UtcNow - started).TotalSeconds:F1} s");
             console.MarkupLine(string.Create(CultureInfo.InvariantCulture, $"train accuracy {trainAccuracy:P1}, test accuracy [bold]{accuracy:P1}[/]"));
-            console.MarkupLine($"decision boundary drawn to [green]{Markup.Escape(plotPath)}[/]");
+            console.MarkupLine($"decision boundary drawn to [green]{Markup.Escape(plotPath == "-" ? "standard output" : plotPath)}[/]");
             return 0;
         });
         return command;

@@ -30,7 +30,7 @@ internal static class ExplainCommand
                 "or the loss's computation graph op by op: trace (each node's VJP, in reverse topological order), dot (Graphviz) or mermaid.",
             DefaultValueFactory = _ => "text",
         };
-        var output = new Option<FileInfo?>("--out", "-o") { Description = "Write the explanation to this file instead of stdout." };
+        var output = new Option<FileInfo?>("--out", "-o") { Description = "Write the explanation to this file instead of stdout (- is stdout). Never one of the inputs." };
         var hidden = CliOptions.Hidden();
         hidden.DefaultValueFactory = _ => "3";
         var activation = CliOptions.Activation();
@@ -57,6 +57,9 @@ internal static class ExplainCommand
             };
             var dt = DTypeExtensions.Parse(parse.GetValue(dtype)!);
             string dataPath = CliOptions.RequireFile(given[^1]);
+            string? modelPath = given.Length == 2 ? CliOptions.RequireFile(given[0]) : null;
+            string? weightPath = parse.GetValue(weights) is { } wf ? CliOptions.RequireFile(wf) : null;
+            CliOptions.CheckOutputs([CliOptions.OutputOf(parse.GetValue(output))], dataPath, modelPath, weightPath);
             int[] chosen = ParseRows(parse.GetValue(rows)!);
 
             Sequential network;
@@ -65,7 +68,7 @@ internal static class ExplainCommand
             string source;
             if (given.Length == 2)
             {
-                var model = ModelFile.Load(CliOptions.RequireFile(given[0]));
+                var model = ModelFile.Load(modelPath!);
                 var table = TabularData.Load(dataPath, parse.GetValue(target) ?? model.TargetName, model.Task);
                 CheckRows(chosen, table.Rows, dataPath);
                 var features = table.Features.SelectRows(chosen);
@@ -83,7 +86,7 @@ internal static class ExplainCommand
                 kind = table.Task;
                 network = Mlp.Create(table.Features.Columns, CliOptions.ParseHidden(parse.GetValue(hidden)!), TaskHead.Outputs(kind, table.Labels?.Count ?? 0),
                     ActivationExtensions.Parse(parse.GetValue(activation)!), Init.Auto, new Rng(parse.GetValue(seed)), dt);
-                if (parse.GetValue(weights) is { } w) GradCommand.LoadWeights(CliOptions.RequireFile(w), network.NamedParameters().ToArray());
+                if (weightPath is not null) GradCommand.LoadWeights(weightPath, network.NamedParameters().ToArray());
                 inputs = Tensor.FromArray(table.Features.SelectRows(chosen).Values, [chosen.Length, table.Features.Columns], dt);
                 targets = Targets(table, chosen, kind, null, dt);
                 source = $"{Path.GetFileName(dataPath)}, rows {string.Join(", ", chosen)} (features as given)";
@@ -115,17 +118,17 @@ internal static class ExplainCommand
                 _ => explanation.ToText(ansiColour: parse.GetValue(output) is null && !Console.IsOutputRedirected && parse.InvocationConfiguration.Output == Console.Out),
             };
             Emit(parse, text, explanation.CheckSummary);
-            return explanation.AllPassed ? 0 : 2;
+            return explanation.AllPassed ? ExitCodes.Success : ExitCodes.Failure;
         });
         return command;
     }
 
     private static void Emit(System.CommandLine.ParseResult parse, string text, string summary)
     {
-        if (parse.GetValue<FileInfo?>("--out") is { } file)
+        if (CliOptions.OutputOf(parse.GetValue<FileInfo?>("--out")) is { } path && path != "-")
         {
-            File.WriteAllText(file.FullName, text);
-            parse.InvocationConfiguration.Error.WriteLine($"written to {file.FullName} ({summary})");
+            CliOptions.WriteText(parse, path, text);
+            parse.InvocationConfiguration.Error.WriteLine($"written to {path} ({summary})");
         }
         else parse.InvocationConfiguration.Output.Write(text);
     }

@@ -59,14 +59,18 @@ internal static class ModelCommands
     {
         var model = ModelArgument();
         var data = CliOptions.DataArgument();
-        var output = new Option<FileInfo?>("--out", "-o") { Description = "Write predictions to this CSV file instead of stdout." };
+        var output = new Option<FileInfo?>("--out", "-o") { Description = "Write predictions to this CSV file instead of stdout (- is stdout). Never one of the inputs." };
         var command = new Command("predict", "Predict every row of a CSV file with a saved model: the class and its probabilities, or the value.\n" +
             "The file needs the model's feature columns; a target column, if present, is ignored.\n" +
             "Example: backprop predict model.safetensors data/iris.csv --out predictions.csv") { model, data, output };
         command.SetAction(parse =>
         {
-            var trained = ModelFile.Load(CliOptions.RequireFile(parse.GetRequiredValue(model)));
-            var features = TabularData.LoadFeatures(CliOptions.RequireFile(parse.GetRequiredValue(data)), trained.FeatureNames);
+            var modelPath = CliOptions.RequireFile(parse.GetRequiredValue(model));
+            var dataPath = CliOptions.RequireFile(parse.GetRequiredValue(data));
+            var outPath = CliOptions.OutputOf(parse.GetValue(output));
+            CliOptions.CheckOutputs([outPath], modelPath, dataPath);
+            var trained = ModelFile.Load(modelPath);
+            var features = TabularData.LoadFeatures(dataPath, trained.FeatureNames);
             var predictions = trained.Predict(features);
             var csv = new StringBuilder();
             if (trained.Task == TaskKind.Regression)
@@ -87,10 +91,10 @@ internal static class ModelCommands
                     csv.Append('\n');
                 }
             }
-            if (parse.GetValue(output) is { } file)
+            if (outPath is not null && outPath != "-")
             {
-                WriteAtomically(file.FullName, csv.ToString());
-                parse.InvocationConfiguration.Error.WriteLine($"{predictions.Rows} predictions written to {file.FullName}");
+                CliOptions.WriteText(parse, outPath, csv.ToString());
+                parse.InvocationConfiguration.Error.WriteLine($"{predictions.Rows} predictions written to {outPath}");
             }
             else parse.InvocationConfiguration.Output.Write(csv.ToString());
             return 0;
@@ -100,26 +104,6 @@ internal static class ModelCommands
 
     private static string CsvField(string text) =>
         text.IndexOfAny([',', '"', '\n', '\r']) >= 0 ? "\"" + text.Replace("\"", "\"\"") + "\"" : text;
-
-    private static void WriteAtomically(string path, string content)
-    {
-        var temp = path + ".tmp-" + Environment.ProcessId;
-        try
-        {
-            using (var stream = new FileStream(temp, FileMode.Create, FileAccess.Write, FileShare.None))
-            using (var writer = new StreamWriter(stream, new UTF8Encoding(false)))
-            {
-                writer.Write(content);
-                writer.Flush();
-                stream.Flush(flushToDisk: true);
-            }
-            File.Move(temp, path, overwrite: true);
-        }
-        finally
-        {
-            if (File.Exists(temp)) File.Delete(temp);
-        }
-    }
 
     public static Command Inspect()
     {
@@ -155,7 +139,7 @@ internal static class ModelCommands
                 $"{trained.Network.ParameterCount} parameters, {trained.DType.Name()}, task {trained.Task.ToString().ToLowerInvariant()} " +
                 $"({TaskHead.OutputActivation(trained.Task)} output, {TaskHead.LossName(trained.Task)})");
             var tensors = new Table().AddColumn("tensor").AddColumn("shape").AddColumn(new TableColumn("values").RightAligned());
-            foreach (var (name, shape, count) in layers) tensors.AddRow(name, "(" + string.Join(", ", shape) + ")", count.ToString(CultureInfo.InvariantCulture));
+            foreach (var (name, shape, count) in layers) tensors.AddRow(Markup.Escape(name), "(" + string.Join(", ", shape) + ")", count.ToString(CultureInfo.InvariantCulture));
             console.Write(tensors);
             console.MarkupLine($"target [bold]{Markup.Escape(trained.TargetName)}[/]" + (trained.ClassCount > 0 ? $", classes: {Markup.Escape(string.Join(", ", trained.ClassLabels))}" : ""));
             console.MarkupLine($"features ({trained.FeatureNames.Count}): {Markup.Escape(string.Join(", ", trained.FeatureNames))}");

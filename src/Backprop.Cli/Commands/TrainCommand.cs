@@ -28,8 +28,8 @@ internal static class TrainCommand
         var testSplit = new Option<double>("--test-split") { Description = "Share of rows held out for the final test metrics.", DefaultValueFactory = _ => 0.25 };
         var valSplit = new Option<double>("--validation-split") { Description = "Share of the remaining rows used for early stopping.", DefaultValueFactory = _ => 0.15 };
         var dtype = CliOptions.DType();
-        var output = new Option<FileInfo>("--out", "-o") { Description = "Where to save the model (.safetensors).", DefaultValueFactory = _ => new FileInfo("model.safetensors") };
-        var plot = new Option<FileInfo?>("--plot") { Description = "Also draw the training and validation curves to this .png or .svg file." };
+        var output = new Option<FileInfo>("--out", "-o") { Description = "Where to save the model (.safetensors); - writes it to standard output (the report then goes to stderr).", DefaultValueFactory = _ => new FileInfo("model.safetensors") };
+        var plot = new Option<FileInfo?>("--plot") { Description = "Also draw the training and validation curves to this .png or .svg file (- for a PNG on standard output)." };
         var refit = new Option<bool>("--refit") { Description = "After early stopping picks the epoch count, retrain that long on training + validation rows (--refit false to keep the early-stopped weights).", DefaultValueFactory = _ => true };
         var json = CliOptions.Json();
 
@@ -42,8 +42,10 @@ internal static class TrainCommand
         {
             var outWriter = parse.InvocationConfiguration.Output;
             var errWriter = parse.InvocationConfiguration.Error;
-            var plotFile = parse.GetValue(plot);
-            if (plotFile is not null) Plots.CheckPath(plotFile.FullName);
+            var dataFile = parse.GetRequiredValue(data);
+            var outPath = CliOptions.OutputOf(parse.GetValue(output))!;
+            var plotPath = CliOptions.OutputOf(parse.GetValue(plot));
+            if (plotPath is not null) Plots.CheckPath(plotPath);
             var settings = new TrainSettings
             {
                 Hidden = CliOptions.ParseHidden(parse.GetValue(hidden)!),
@@ -65,27 +67,25 @@ internal static class TrainCommand
                 },
             };
             settings.Validate();
-            var table = TabularData.Load(CliOptions.RequireFile(parse.GetRequiredValue(data)), parse.GetValue(target)!, CliOptions.ParseTask(parse.GetValue(task)));
+            var dataPath = CliOptions.RequireFile(dataFile);
+            // Before the data is read or a single epoch runs: a missing folder or an output that is the
+            // input is reported now, not after 20,000 epochs.
+            CliOptions.CheckOutputs([outPath, plotPath], dataPath);
+            var table = TabularData.Load(dataPath, parse.GetValue(target)!, CliOptions.ParseTask(parse.GetValue(task)));
             var err = Consoles.For(errWriter, isError: true);
             bool asJson = parse.GetValue(json);
 
-            // Ctrl-C stops after the current batch; the best weights so far are kept and saved.
-            using var stop = new CancellationTokenSource();
-            ConsoleCancelEventHandler onCancel = (_, e) => { e.Cancel = true; stop.Cancel(); };
-            Console.CancelKeyPress += onCancel;
+            // Ctrl-C stops after the current batch; the weights the run says it kept are saved, and the
+            // exit code is 130. A second Ctrl-C ends the process at once (the atomic writer keeps any
+            // previous model whole).
             TrainingRun run;
-            try
-            {
+            using (var stop = Interruption.OnCtrlC())
                 run = RunWithProgress(err, table, settings, stop.Token);
-            }
-            finally
-            {
-                Console.CancelKeyPress -= onCancel;
-            }
 
-            var outPath = parse.GetValue(output)!.FullName;
             ModelFile.Save(run.Model, outPath);
-            if (plotFile is not null) DrawCurves(plotFile.FullName, run);
+            if (plotPath is not null) DrawCurves(plotPath, run);
+            // With the model or the plot on standard output, the report moves to stderr.
+            if (outPath == "-" || plotPath == "-") outWriter = errWriter;
 
             if (asJson)
             {
@@ -100,12 +100,13 @@ internal static class TrainCommand
                     ["best_epoch"] = run.History.BestEpoch + 1,
                     ["stopped_early"] = run.History.StoppedEarly,
                     ["refit"] = run.Model.TrainingInfo.GetValueOrDefault("refit", "no"),
-                    ["cancelled"] = run.History.Cancelled,
+                    ["cancelled"] = run.Interrupted is not null,
+                    ["interrupted"] = run.Interrupted,
                     ["seconds"] = Math.Round(run.Duration.TotalSeconds, 3),
                     ["test"] = Reports.ToJson(run.Test),
                     ["model"] = outPath,
                 };
-                if (plotFile is not null) result["plot"] = plotFile.FullName;
+                if (plotPath is not null) result["plot"] = plotPath;
                 outWriter.WriteLine(result.ToJsonString());
             }
             else
@@ -113,10 +114,15 @@ internal static class TrainCommand
                 var console = Consoles.For(outWriter, isError: false);
                 console.MarkupLine($"[bold]{Markup.Escape(Architecture(run.Model))}[/] network, {run.Model.Network.ParameterCount} parameters, task {run.Model.Task.ToString().ToLowerInvariant()}");
                 console.MarkupLine($"rows: {run.Model.TrainingInfo["rows"]}; {run.History.Epochs.Count} epochs in {run.Duration.TotalSeconds:F1} s, best epoch {run.History.BestEpoch + 1}" +
-                    (run.History.StoppedEarly ? " (stopped early)" : "") + (run.History.Cancelled ? " (interrupted)" : ""));
+                    (run.History.StoppedEarly ? " (stopped early)" : "") + (run.Interrupted is not null ? " (interrupted)" : ""));
                 if (run.Model.TrainingInfo.GetValueOrDefault("refit", "no") != "no") console.MarkupLine($"then refit {Markup.Escape(run.Model.TrainingInfo["refit"])}");
                 Reports.Write(console, "Test metrics", run.Test);
-                console.MarkupLine($"model saved to [green]{Markup.Escape(outPath)}[/]" + (plotFile is null ? "" : $", curves to [green]{Markup.Escape(plotFile.FullName)}[/]"));
+                console.MarkupLine($"model saved to [green]{Markup.Escape(outPath == "-" ? "standard output" : outPath)}[/]" + (plotPath is null ? "" : $", curves to [green]{Markup.Escape(plotPath)}[/]"));
+            }
+            if (run.Interrupted is not null)
+            {
+                errWriter.WriteLine($"interrupted {run.Interrupted}; saved to {(outPath == "-" ? "standard output" : outPath)}.");
+                return ExitCodes.Interrupted;
             }
             return 0;
         });

@@ -41,7 +41,15 @@ public sealed record TrainSettings
 }
 
 /// <summary>The result of <see cref="TrainingPipeline.Run"/>.</summary>
-public sealed record TrainingRun(TrainedModel Model, TrainingHistory History, EvaluationReport Test, SplitIndices Split, TimeSpan Duration);
+public sealed record TrainingRun(TrainedModel Model, TrainingHistory History, EvaluationReport Test, SplitIndices Split, TimeSpan Duration)
+{
+    /// <summary>
+    /// Null for a run that finished; otherwise what was interrupted and which weights the model holds,
+    /// e.g. "during refit at epoch 37 of 120; kept the early-stopped weights of epoch 120 …". The same
+    /// text is in the model's training metadata under "interrupted".
+    /// </summary>
+    public string? Interrupted { get; init; }
+}
 
 /// <summary>Makes the optimizers the tool offers by name, with defaults that suit small tabular networks.</summary>
 public static class OptimizerFactory
@@ -130,7 +138,17 @@ public static class TrainingPipeline
             : settings.Training;
         var trainer = new Trainer(network, data.Task, optimizer, options);
         var history = trainer.Fit(train, validation, onEpoch, cancellation);
-        if (settings.Refit && !history.Cancelled && history.BestEpoch >= 0)
+        var ic = CultureInfo.InvariantCulture;
+        string? interrupted = null;
+        string refitInfo = "no";
+        if (history.Cancelled)
+        {
+            int epoch = history.Epochs.Count + 1;
+            interrupted = history.BestEpoch >= 0
+                ? string.Create(ic, $"during training at epoch {epoch} of {options.Epochs}; kept the weights of epoch {history.BestEpoch + 1}, the best on the validation rows so far (validation loss {history.BestValidationLoss:G6}); no refit")
+                : string.Create(ic, $"during training in epoch 1 of {options.Epochs}, before any epoch completed; kept the partly trained weights, never validated; no refit");
+        }
+        else if (settings.Refit && history.BestEpoch >= 0)
         {
             // Early stopping has chosen how long to train; now train that long again, from the same
             // initialisation, on every non-test row. On small data sets the held-out validation rows are
@@ -138,9 +156,22 @@ public static class TrainingPipeline
             var refitNetwork = Mlp.Create(data.Features.Columns, settings.Hidden, TaskHead.Outputs(data.Task, classes), settings.Activation, Init.Auto, new Rng(settings.Training.Seed), settings.DType);
             var refitOptimizer = OptimizerFactory.Create(settings.Optimizer, refitNetwork.NamedParameters(), lr, settings.WeightDecay, settings.Tolerance);
             var refit = new Trainer(refitNetwork, data.Task, refitOptimizer, options with { Epochs = history.BestEpoch + 1, Patience = 0 });
-            refit.Fit(ToDataset(model, data, [.. split.Train, .. split.Validation]), validation, cancellation: cancellation);
-            using (Autodiff.NoGrad())
-                foreach (var ((_, target), (_, source)) in network.NamedParameters().Zip(refitNetwork.NamedParameters())) target.CopyFrom(source.Detach());
+            var refitHistory = refit.Fit(ToDataset(model, data, [.. split.Train, .. split.Validation]), validation, cancellation: cancellation);
+            int refitEpochs = history.BestEpoch + 1;
+            if (refitHistory.Cancelled)
+            {
+                // An unfinished refit is neither the validated early-stopped model nor the refit one: keep
+                // the former, which the network still holds, and say so.
+                interrupted = string.Create(ic, $"during refit at epoch {refitHistory.Epochs.Count + 1} of {refitEpochs}; kept the early-stopped weights of epoch {refitEpochs} " +
+                    $"(best on the validation rows, validation loss {history.BestValidationLoss:G6}) instead of the unfinished refit");
+                refitInfo = string.Create(ic, $"interrupted at epoch {refitHistory.Epochs.Count + 1} of {refitEpochs}; not used");
+            }
+            else
+            {
+                using (Autodiff.NoGrad())
+                    foreach (var ((_, target), (_, source)) in network.NamedParameters().Zip(refitNetwork.NamedParameters())) target.CopyFrom(source.Detach());
+                refitInfo = $"on training + validation rows for {refitEpochs} epochs";
+            }
         }
 
         var testFeatures = data.Features.SelectRows(split.Test);
@@ -156,10 +187,11 @@ public static class TrainingPipeline
         info["batch_size"] = options.BatchSize.ToString(CultureInfo.InvariantCulture);
         info["epochs_run"] = history.Epochs.Count.ToString(CultureInfo.InvariantCulture);
         info["best_epoch"] = (history.BestEpoch + 1).ToString(CultureInfo.InvariantCulture);
-        info["refit"] = settings.Refit && !history.Cancelled ? $"on training + validation rows for {history.BestEpoch + 1} epochs" : "no";
+        info["refit"] = refitInfo;
+        if (interrupted is not null) info["interrupted"] = interrupted;
         info["rows"] = $"{split.Train.Length} train, {split.Validation.Length} validation, {split.Test.Length} test";
         foreach (var (name, value) in report.Values()) info["test_" + name] = value.ToString("R", CultureInfo.InvariantCulture);
-        return new TrainingRun(model, history, report, split, DateTime.UtcNow - started);
+        return new TrainingRun(model, history, report, split, DateTime.UtcNow - started) { Interrupted = interrupted };
     }
 
     /// <summary>The given rows as standardised tensors; regression targets standardised, classes one-hot.</summary>
