@@ -23,16 +23,16 @@ internal static class CliOptions
         DefaultValueFactory = _ => "32",
     };
 
-    public static Option<string> Activation() => new("--activation")
+    public static Option<string> Activation() => new Option<string>("--activation")
     {
         Description = $"Hidden-layer activation: {string.Join(", ", ActivationExtensions.ValidNames)}.",
         DefaultValueFactory = _ => "relu",
-    };
+    }.OneOf(ActivationExtensions.ValidNames);
 
-    public static Option<string?> Task() => new("--task")
+    public static Option<string?> Task() => new Option<string?>("--task")
     {
         Description = "binary, multiclass or regression. Default: inferred from the target column (text or few integer values: classification).",
-    };
+    }.OneOf(["binary", "multiclass", "regression"]);
 
     public static Option<ulong> Seed() => new("--seed")
     {
@@ -40,11 +40,11 @@ internal static class CliOptions
         DefaultValueFactory = _ => 0UL,
     };
 
-    public static Option<string> DType() => new("--dtype")
+    public static Option<string> DType() => new Option<string>("--dtype")
     {
         Description = "float32 (default, fast) or float64 (for checking numbers).",
         DefaultValueFactory = _ => "float32",
-    };
+    }.OneOf(["float32", "float64", "f32", "f64", "float", "double", "single"], shown: 2);
 
     public static Option<bool> Json() => new("--json") { Description = "Print one JSON object on stdout instead of tables." };
 

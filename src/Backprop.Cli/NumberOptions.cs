@@ -102,9 +102,33 @@ internal static class NumberOptions
         return option;
     }
 
+    public static Option<T?> AtLeast<T>(this Option<T?> option, double min) where T : struct
+    {
+        option.Validators.Add(r => Check(r, option.Name, v => v >= min, string.Create(CultureInfo.InvariantCulture, $"at least {min}")));
+        return option;
+    }
+
     public static Option<T> Between<T>(this Option<T> option, double lower, double upper) where T : struct
     {
         option.Validators.Add(r => Check(r, option.Name, v => v > lower && v < upper, string.Create(CultureInfo.InvariantCulture, $"between {lower} and {upper} (exclusive)")));
+        return option;
+    }
+
+    /// <summary>
+    /// A word option whose value must be one of <paramref name="names"/> (any case): anything else is a
+    /// usage error listing them, with a "did you mean" when one is close. Only the first
+    /// <paramref name="shown"/> names are listed (the rest are accepted spellings).
+    /// </summary>
+    public static Option<T> OneOf<T>(this Option<T> option, IReadOnlyList<string> names, int? shown = null)
+    {
+        option.Validators.Add(r =>
+        {
+            if (r.Implicit || r.Tokens.Count == 0) return;
+            string text = r.Tokens[^1].Value;
+            if (names.Contains(text.ToLowerInvariant())) return;
+            var listed = names.Take(shown ?? names.Count);
+            r.AddError($"{option.Name}: '{CliErrors.Quote(text)}' is not one of {string.Join(", ", listed)}{UsageErrors.Suggest(text, names)}.");
+        });
         return option;
     }
 

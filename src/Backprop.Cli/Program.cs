@@ -38,7 +38,7 @@ public static class Program
     }
 
     /// <summary>The root command with every subcommand, its numeric options parsed one way (<see cref="NumberOptions"/>).</summary>
-    internal static RootCommand CreateRoot()
+    public static RootCommand CreateRoot()
     {
         var root = new RootCommand(
             "backprop: train, check and explain neural networks, with every derivative visible.\n" +

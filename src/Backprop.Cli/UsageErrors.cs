@@ -21,6 +21,8 @@ internal static partial class UsageErrors
         if (parse.UnmatchedTokens.Count > 0)
         {
             string token = parse.UnmatchedTokens[0];
+            if (FlagBefore(parse, token) is { } flag)
+                return $"{flag.Name}: '{CliErrors.Quote(token)}' is not true or false (a switch: give {flag.Name} alone, or {flag.Name} true or {flag.Name} false); {help}.";
             if (token.StartsWith('-'))
             {
                 var names = command.Options.Where(o => !o.Hidden).SelectMany(o => o.Aliases.Prepend(o.Name));
@@ -45,6 +47,14 @@ internal static partial class UsageErrors
             return $"give a command; see 'backprop --help' for the list.";
         // Messages written by Backprop's own parsers and validators already name the option and the value.
         if (message.StartsWith('-')) return $"{message.TrimEnd('.')}; {help}.";
+        var owner = error.SymbolResult switch
+        {
+            OptionResult o => o.Option,
+            ArgumentResult { Parent: OptionResult o } => o.Option,
+            _ => null,
+        };
+        if (owner is not null && !message.Contains(owner.Name, StringComparison.Ordinal))
+            return $"{owner.Name}: {Rewrite(message).TrimEnd('.')}; {help}.";
         return $"{Rewrite(message).TrimEnd('.')}; {help}.";
     }
 
@@ -62,6 +72,20 @@ internal static partial class UsageErrors
         }
         int allowed = Math.Max(1, given.TrimStart('-').Length / 3);
         return best is not null && bestDistance <= allowed ? $" (did you mean '{best}'?)" : "";
+    }
+
+    /// <summary>The on/off option written just before <paramref name="token"/> (as in --refit maybe), if any.</summary>
+    private static Option? FlagBefore(ParseResult parse, string token)
+    {
+        var tokens = parse.Tokens;
+        for (int i = 1; i < tokens.Count; i++)
+        {
+            if (tokens[i].Value != token) continue;
+            var before = tokens[i - 1].Value;
+            var option = parse.CommandResult.Command.Options.FirstOrDefault(o => o.Name == before || o.Aliases.Contains(before));
+            if (option is not null && (option.ValueType == typeof(bool) || option.ValueType == typeof(bool?))) return option;
+        }
+        return null;
     }
 
     private static string CommandPath(CommandResult result)

@@ -16,14 +16,14 @@ internal static class DemoCommand
 {
     public static Command Create()
     {
-        var dataset = new Option<string>("--dataset") { Description = $"Which 2-D set: {string.Join(", ", Synthetic.Names)}.", DefaultValueFactory = _ => "moons" };
-        var samples = new Option<int>("--samples") { Description = "Number of points.", DefaultValueFactory = _ => 400 };
-        var noise = new Option<double>("--noise") { Description = "Noise added to the points.", DefaultValueFactory = _ => 0.15 };
+        var dataset = new Option<string>("--dataset") { Description = $"Which 2-D set: {string.Join(", ", Synthetic.Names)}.", DefaultValueFactory = _ => "moons" }.OneOf(Synthetic.Names);
+        var samples = new Option<int>("--samples") { Description = "Number of points (at least 20).", DefaultValueFactory = _ => 400 }.AtLeast(20);
+        var noise = new Option<double>("--noise") { Description = "Noise added to the points.", DefaultValueFactory = _ => 0.15 }.AtLeast(0);
         var hidden = CliOptions.Hidden();
         hidden.DefaultValueFactory = _ => "16,16";
         var activation = CliOptions.Activation();
         activation.DefaultValueFactory = _ => "tanh";
-        var epochs = new Option<int>("--epochs") { Description = "Passes over the points.", DefaultValueFactory = _ => 300 };
+        var epochs = new Option<int>("--epochs") { Description = "Passes over the points.", DefaultValueFactory = _ => 300 }.AtLeast(1);
         var seed = CliOptions.Seed();
         var plot = new Option<FileInfo>("--plot") { Description = "Where to draw the decision boundary (.png or .svg; - for a PNG on stdout, the text then goes to stderr).", DefaultValueFactory = _ => new FileInfo("demo.png") };
         var command = new Command("demo", "Train a small network on a synthetic 2-D data set in seconds and draw its decision boundary.\n" +
@@ -31,8 +31,8 @@ internal static class DemoCommand
         command.SetAction(parse =>
         {
             var plotPath = CliOptions.OutputOf(parse.GetValue(plot))!;
-            Plots.CheckPath(plotPath);
             CliOptions.CheckOutputs([plotPath]);
+            Plots.CheckPath(plotPath);
             int n = parse.GetValue(samples);
             if (n < 20) throw new CliUsageException($"--samples: {n} points are too few; use at least 20.");
             ulong seedValue = parse.GetValue(seed);

@@ -23,13 +23,13 @@ internal static class ExplainCommand
         var target = CliOptions.Target(required: false);
         target.Description = "Target column (default with a model: the one it was trained on).";
         var rows = new Option<string>("--rows") { Description = "Row indices (0-based, after the header) forming the mini-batch, e.g. 0 or 0,1,2.", DefaultValueFactory = _ => "0,1" };
-        var layout = new Option<string>("--layout") { Description = "columns: the course notation (examples as columns, z = W a + b); rows: the code notation (examples as rows, z = a Wᵀ + b).", DefaultValueFactory = _ => "columns" };
+        var layout = new Option<string>("--layout") { Description = "columns: the course notation (examples as columns, z = W a + b); rows: the code notation (examples as rows, z = a Wᵀ + b).", DefaultValueFactory = _ => "columns" }.OneOf(["columns", "rows"]);
         var format = new Option<string>("--format")
         {
             Description = "text (terminal), markdown (LaTeX maths), html (self-contained page with MathML) or json; " +
                 "or the loss's computation graph op by op: trace (each node's VJP, in reverse topological order), dot (Graphviz) or mermaid.",
             DefaultValueFactory = _ => "text",
-        };
+        }.OneOf(["text", "markdown", "html", "json", "trace", "dot", "mermaid"]);
         var output = new Option<FileInfo?>("--out", "-o") { Description = "Write the explanation to this file instead of stdout (- is stdout). Never one of the inputs." };
         var hidden = CliOptions.Hidden();
         hidden.DefaultValueFactory = _ => "3";

@@ -27,7 +27,7 @@ internal static class GradCommand
             Description = "reverse (backpropagation, default), forward (the full gradient by forward mode: one tangent per parameter) " +
                 "or forward-gradient (one estimate (∇L·v) v with v ~ N(0, I)).",
             DefaultValueFactory = _ => "reverse",
-        };
+        }.OneOf(["reverse", "forward", "forward-gradient"]);
         var weights = new Option<FileInfo?>("--weights")
         {
             Description = "Weights as .safetensors with PyTorch nn.Sequential names (\"0.weight\" (out, in), \"0.bias\" (out), \"2.weight\", …), " +

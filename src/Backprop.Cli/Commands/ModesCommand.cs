@@ -15,9 +15,9 @@ internal static class ModesCommand
     public static Command Create()
     {
         var widths = new Option<string>("--widths") { Description = "Hidden widths to try; each network is INPUTS-w-w-1.", DefaultValueFactory = _ => "4,8,16,32,48" };
-        var inputs = new Option<int>("--inputs") { Description = "Input features of the networks.", DefaultValueFactory = _ => 10 };
-        var batch = new Option<int>("--batch-size") { Description = "Rows in the random batch.", DefaultValueFactory = _ => 32 };
-        var repeats = new Option<int>("--repeats") { Description = "Timed runs per measurement (the median is reported).", DefaultValueFactory = _ => 15 };
+        var inputs = new Option<int>("--inputs") { Description = "Input features of the networks.", DefaultValueFactory = _ => 10 }.AtLeast(1);
+        var batch = new Option<int>("--batch-size") { Description = "Rows in the random batch.", DefaultValueFactory = _ => 32 }.AtLeast(1);
+        var repeats = new Option<int>("--repeats") { Description = "Timed runs per measurement (the median is reported).", DefaultValueFactory = _ => 15 }.AtLeast(1);
         var plot = new Option<FileInfo?>("--plot") { Description = "Draw cost against P to this .png or .svg file." };
         var json = CliOptions.Json();
         var command = new Command("modes", "Measure reverse mode, forward mode and forward gradients side by side on networks of growing size.\n" +
@@ -25,8 +25,8 @@ internal static class ModesCommand
         command.SetAction(parse =>
         {
             var plotPath = CliOptions.OutputOf(parse.GetValue(plot));
-            if (plotPath is not null) Plots.CheckPath(plotPath);
             CliOptions.CheckOutputs([plotPath]);
+            if (plotPath is not null) Plots.CheckPath(plotPath);
             if (plotPath == "-" && parse.GetValue(json)) throw new CliUsageException("--plot - and --json both want standard output; give the plot a file name.");
             int n0 = parse.GetValue(inputs), m = parse.GetValue(batch), r = parse.GetValue(repeats);
             if (n0 < 1 || m < 1 || r < 1) throw new CliUsageException("--inputs, --batch-size and --repeats must be at least 1.");

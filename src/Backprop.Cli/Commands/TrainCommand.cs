@@ -17,16 +17,16 @@ internal static class TrainCommand
         var hidden = CliOptions.Hidden();
         var activation = CliOptions.Activation();
         var task = CliOptions.Task();
-        var optimizer = new Option<string>("--optimizer") { Description = $"One of {string.Join(", ", OptimizerFactory.Names)}. rk4 and dopri5 integrate the gradient flow on the full batch.", DefaultValueFactory = _ => "adam" };
-        var lr = new Option<double?>("--lr") { Description = "Learning rate (for rk4/dopri5: the integration step). Default depends on the optimizer: adam 0.001, sgd 0.05 (momentum 0.9), rmsprop 0.001, rk4/dopri5 0.5." };
-        var epochs = new Option<int>("--epochs") { Description = "Maximum number of passes over the training rows.", DefaultValueFactory = _ => 500 };
-        var batch = new Option<int>("--batch-size") { Description = "Rows per mini-batch.", DefaultValueFactory = _ => 32 };
-        var patience = new Option<int>("--patience") { Description = "Stop after this many epochs without a better validation loss, keeping the best weights; 0 trains every epoch.", DefaultValueFactory = _ => 50 };
-        var weightDecay = new Option<double>("--weight-decay") { Description = "L2 penalty (decoupled for adamw).", DefaultValueFactory = _ => 0.0 };
-        var tolerance = new Option<double>("--tolerance") { Description = "dopri5 relative error tolerance per step.", DefaultValueFactory = _ => 1e-3 };
+        var optimizer = new Option<string>("--optimizer") { Description = $"One of {string.Join(", ", OptimizerFactory.Names)}. rk4 and dopri5 integrate the gradient flow on the full batch.", DefaultValueFactory = _ => "adam" }.OneOf(OptimizerFactory.Names);
+        var lr = new Option<double?>("--lr") { Description = "Learning rate (for rk4/dopri5: the integration step). Default depends on the optimizer: adam 0.001, sgd 0.05 (momentum 0.9), rmsprop 0.001, rk4/dopri5 0.5." }.Above(0);
+        var epochs = new Option<int>("--epochs") { Description = "Maximum number of passes over the training rows.", DefaultValueFactory = _ => 500 }.AtLeast(1);
+        var batch = new Option<int>("--batch-size") { Description = "Rows per mini-batch.", DefaultValueFactory = _ => 32 }.AtLeast(1);
+        var patience = new Option<int>("--patience") { Description = "Stop after this many epochs without a better validation loss, keeping the best weights; 0 trains every epoch.", DefaultValueFactory = _ => 50 }.AtLeast(0);
+        var weightDecay = new Option<double>("--weight-decay") { Description = "L2 penalty (decoupled for adamw).", DefaultValueFactory = _ => 0.0 }.AtLeast(0);
+        var tolerance = new Option<double>("--tolerance") { Description = "dopri5 relative error tolerance per step.", DefaultValueFactory = _ => 1e-3 }.Above(0);
         var seed = CliOptions.Seed();
-        var testSplit = new Option<double>("--test-split") { Description = "Share of rows held out for the final test metrics.", DefaultValueFactory = _ => 0.25 };
-        var valSplit = new Option<double>("--validation-split") { Description = "Share of the remaining rows used for early stopping.", DefaultValueFactory = _ => 0.15 };
+        var testSplit = new Option<double>("--test-split") { Description = "Share of rows held out for the final test metrics.", DefaultValueFactory = _ => 0.25 }.Between(0, 1);
+        var valSplit = new Option<double>("--validation-split") { Description = "Share of the remaining rows used for early stopping.", DefaultValueFactory = _ => 0.15 }.Between(0, 1);
         var dtype = CliOptions.DType();
         var output = new Option<FileInfo>("--out", "-o") { Description = "Where to save the model (.safetensors); - writes it to standard output (the report then goes to stderr).", DefaultValueFactory = _ => new FileInfo("model.safetensors") };
         var plot = new Option<FileInfo?>("--plot") { Description = "Also draw the training and validation curves to this .png or .svg file (- for a PNG on standard output)." };
@@ -45,7 +45,6 @@ internal static class TrainCommand
             var dataFile = parse.GetRequiredValue(data);
             var outPath = CliOptions.OutputOf(parse.GetValue(output))!;
             var plotPath = CliOptions.OutputOf(parse.GetValue(plot));
-            if (plotPath is not null) Plots.CheckPath(plotPath);
             var settings = new TrainSettings
             {
                 Hidden = CliOptions.ParseHidden(parse.GetValue(hidden)!),
@@ -71,6 +70,7 @@ internal static class TrainCommand
             // Before the data is read or a single epoch runs: a missing folder or an output that is the
             // input is reported now, not after 20,000 epochs.
             CliOptions.CheckOutputs([outPath, plotPath], dataPath);
+            if (plotPath is not null) Plots.CheckPath(plotPath);
             var table = TabularData.Load(dataPath, parse.GetValue(target)!, CliOptions.ParseTask(parse.GetValue(task)));
             var err = Consoles.For(errWriter, isError: true);
             bool asJson = parse.GetValue(json);
