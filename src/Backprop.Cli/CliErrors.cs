@@ -40,6 +40,10 @@ internal static class CliErrors
     }
 
     public static string Bytes(long bytes) => MemoryException.Format(bytes);
+
+    /// <summary>A divergence's message with the command's option for the setting it blames, e.g. "(--lr)".</summary>
+    public static BackpropException NameTheOption(Backprop.Training.DivergenceException e, Func<Backprop.Training.DivergenceCause, string> option) =>
+        new($"{e.Message.TrimEnd('.')} ({option(e.Cause)}).", e);
 }
 
 /// <summary>An option value that parses but makes no sense (a learning rate of 0, negative epochs): exit code 2.</summary>

@@ -49,7 +49,16 @@ internal static class DemoCommand
             var trainer = new Trainer(network, task, new Adam(network.NamedParameters(), 0.01),
                 new TrainingOptions { Epochs = parse.GetValue(epochs), BatchSize = 32, Patience = 0, Seed = seedValue });
             var started = DateTime.UtcNow;
-            trainer.Fit(train, test);
+            try
+            {
+                trainer.Fit(train, test);
+            }
+            catch (DivergenceException e)
+            {
+                throw CliErrors.NameTheOption(e, cause => cause == DivergenceCause.Inputs
+                    ? string.Create(CultureInfo.InvariantCulture, $"--noise {parse.GetValue(noise):G3} made the points; use a smaller --noise")
+                    : "demo trains with Adam at learning rate 0.01; try a smaller --noise or other --hidden widths");
+            }
             var (_, accuracy) = trainer.Evaluate(test);
             var (_, trainAccuracy) = trainer.Evaluate(train);
 

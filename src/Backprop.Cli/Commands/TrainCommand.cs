@@ -80,7 +80,21 @@ internal static class TrainCommand
             // previous model whole).
             TrainingRun run;
             using (var stop = Interruption.OnCtrlC())
-                run = RunWithProgress(err, table, settings, stop.Token);
+            {
+                try
+                {
+                    run = RunWithProgress(err, table, settings, stop.Token);
+                }
+                catch (DivergenceException e)
+                {
+                    throw CliErrors.NameTheOption(e, cause => cause switch
+                    {
+                        DivergenceCause.WeightDecay => "--weight-decay",
+                        DivergenceCause.Inputs => $"the values in {Path.GetFileName(dataPath)}",
+                        _ => OptimizerFactory.IsGradientFlow(settings.Optimizer) ? "--lr, the integration step" : "--lr",
+                    });
+                }
+            }
 
             ModelFile.Save(run.Model, outPath);
             if (plotPath is not null) DrawCurves(plotPath, run);
