@@ -68,6 +68,10 @@ public sealed class CliFileTests(TrainedIris iris) : IClassFixture<TrainedIris>,
         { "demo --plot a missing folder", "demo --epochs 2000 --plot {x}/demo.png", 1 },
         { "demo --plot a folder", "demo --epochs 2000 --plot {dir}", 1 },
         { "modes --plot a missing folder", "modes --widths 4,8 --repeats 50 --plot {x}/modes.png", 1 },
+        { "train --checkpoint the data", "train {d} --target species --checkpoint-every 1 --checkpoint {d}", 1 },
+        { "train --checkpoint a missing folder", "train {d} --target species --epochs 20000 --checkpoint-every 1 --checkpoint {x}/c.safetensors", 1 },
+        { "export --onnx the model", "export {m} --onnx {m}", 1 },
+        { "export --onnx a missing folder", "export {m} --onnx {x}/m.onnx", 1 },
     };
 
     [Theory]

@@ -101,6 +101,8 @@ public sealed class CliFullDiskTests(TrainedIris iris) : IClassFixture<TrainedIr
         ("demo --plot", "demo.png", "demo --epochs 2 --samples 40 --plot {o}"),
         ("demo --plot svg", "demo.svg", "demo --epochs 2 --samples 40 --plot {o}"),
         ("modes --plot", "modes.png", "modes --widths 2,4 --inputs 2 --batch-size 4 --repeats 1 --plot {o}"),
+        ("train --checkpoint", "run.checkpoint.safetensors", "train {data} --target species --epochs 2 --json --out /dev/null --checkpoint-every 1 --checkpoint {o}"),
+        ("export --onnx", "model.onnx", "export {model} --onnx {o}"),
     ];
 
     private string[] Args(string command, string output) =>
