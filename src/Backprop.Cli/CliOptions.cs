@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using Backprop.Data;
+using Backprop.IO;
 using Backprop.Nn;
 
 namespace Backprop.Cli;
@@ -22,16 +23,16 @@ internal static class CliOptions
         DefaultValueFactory = _ => "32",
     };
 
-    public static Option<string> Activation() => new("--activation")
+    public static Option<string> Activation() => new Option<string>("--activation")
     {
         Description = $"Hidden-layer activation: {string.Join(", ", ActivationExtensions.ValidNames)}.",
         DefaultValueFactory = _ => "relu",
-    };
+    }.OneOf(ActivationExtensions.ValidNames);
 
-    public static Option<string?> Task() => new("--task")
+    public static Option<string?> Task() => new Option<string?>("--task")
     {
         Description = "binary, multiclass or regression. Default: inferred from the target column (text or few integer values: classification).",
-    };
+    }.OneOf(["binary", "multiclass", "regression"]);
 
     public static Option<ulong> Seed() => new("--seed")
     {
@@ -39,11 +40,11 @@ internal static class CliOptions
         DefaultValueFactory = _ => 0UL,
     };
 
-    public static Option<string> DType() => new("--dtype")
+    public static Option<string> DType() => new Option<string>("--dtype")
     {
         Description = "float32 (default, fast) or float64 (for checking numbers).",
         DefaultValueFactory = _ => "float32",
-    };
+    }.OneOf(["float32", "float64", "f32", "f64", "float", "double", "single"], shown: 2);
 
     public static Option<string> Encoding() => new("--encoding")
     {
@@ -107,10 +108,48 @@ internal static class CliOptions
         _ => throw new CliUsageException($"--task: '{text}' is not a task; use binary, multiclass or regression."),
     };
 
+    /// <summary>
+    /// The path of an input file that exists: "-" reads standard input, a folder or a missing file is
+    /// an error saying which (exit 1: the command line is fine, the file system disagrees).
+    /// </summary>
     public static string RequireFile(FileInfo file)
     {
-        if (Directory.Exists(file.FullName)) throw new CliUsageException($"'{file.FullName}' is a directory, not a file; pass the path of the file itself.");
-        if (!file.Exists) throw new CliUsageException($"file not found: {file.FullName}");
+        if (file.ToString() == "-") return StandardInput;
+        if (Directory.Exists(file.FullName))
+            throw new BackpropException($"'{CliErrors.Quote(file.ToString())}' is a folder, not a file; give the path of a file inside it.");
+        if (!file.Exists) throw new BackpropException($"file not found: {CliErrors.Quote(file.FullName)}");
         return file.FullName;
+    }
+
+    /// <summary>What "-" as an input file reads.</summary>
+    public const string StandardInput = "/dev/stdin";
+
+    /// <summary>The path an output option names: "-" for standard output, else the full path; null when not given.</summary>
+    public static string? OutputOf(FileInfo? file) => file is null ? null : file.ToString() == "-" ? "-" : file.FullName;
+
+    /// <summary>
+    /// Checks every output of a command before its work starts (folders exist and are writable, no
+    /// output is an input or another output), so a mistake is reported at once, not after training.
+    /// </summary>
+    public static void CheckOutputs(IReadOnlyList<string?> outputs, params string?[] inputs)
+    {
+        var given = outputs.Where(o => o is not null).Select(o => o!).ToArray();
+        foreach (var output in given) OutputPath.Check(output, inputs);
+        for (int i = 0; i < given.Length; i++)
+            for (int j = i + 1; j < given.Length; j++)
+                if (given[i] == "-" && given[j] == "-")
+                    throw new CliUsageException("only one output can go to standard output ('-'); give a file name for the other.");
+                else if (given[i] != "-" && given[j] != "-" && (given[i] == given[j] || FileIdentity.SameFile(given[i], given[j])))
+                    throw new CliUsageException($"two outputs name the same file '{CliErrors.Quote(given[i])}'; give each its own file.");
+    }
+
+    /// <summary>Inputs as paths for <see cref="CheckOutputs"/> (null for one not given or not a file).</summary>
+    public static string? InputOf(FileInfo? file) => file is null || file.ToString() == "-" ? null : file.FullName;
+
+    /// <summary>Writes text to <paramref name="path"/> atomically, or to the command's stdout for "-".</summary>
+    public static void WriteText(ParseResult parse, string path, string text)
+    {
+        if (path == "-") parse.InvocationConfiguration.Output.Write(text);
+        else AtomicFile.WriteAllText(path, text);
     }
 }

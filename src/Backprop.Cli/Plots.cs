@@ -1,3 +1,4 @@
+using Backprop.IO;
 using ScottPlot;
 
 namespace Backprop.Cli;
@@ -8,11 +9,13 @@ internal sealed record PlotSeries(string Name, double[] X, double[] Y, bool Righ
 /// <summary>The figures the tool draws, as PNG or SVG chosen by the file extension.</summary>
 internal static class Plots
 {
+    /// <summary>The picture's format from its name; "-" (standard output) and devices are drawn as PNG.</summary>
     public static void CheckPath(string path)
     {
+        if (path == "-" || FileIdentity.KindOf(path) is FileKind.CharacterDevice or FileKind.Fifo or FileKind.BlockDevice or FileKind.Socket) return;
         var ext = Path.GetExtension(path).ToLowerInvariant();
         if (ext is not (".png" or ".svg"))
-            throw new CliUsageException($"Cannot plot to '{path}': use a .png or .svg file name.");
+            throw new CliUsageException($"cannot plot to '{CliErrors.Quote(path)}': use a .png or .svg file name.");
     }
 
     public static void Lines(string path, string title, string xLabel, string yLabel, IEnumerable<PlotSeries> series,
@@ -71,11 +74,13 @@ internal static class Plots
         Save(plot, path, 700, 600);
     }
 
+    /// <summary>
+    /// Renders in memory, then writes through the atomic writer: a full disk or a kill mid-write leaves
+    /// the previous picture whole, never a 0-byte file or a PNG without its end chunk.
+    /// </summary>
     private static void Save(Plot plot, string path, int width, int height)
     {
-        var dir = Path.GetDirectoryName(Path.GetFullPath(path));
-        if (dir is not null) Directory.CreateDirectory(dir);
-        if (path.EndsWith(".svg", StringComparison.OrdinalIgnoreCase)) plot.SaveSvg(path, width, height);
-        else plot.SavePng(path, width, height);
+        if (path.EndsWith(".svg", StringComparison.OrdinalIgnoreCase)) AtomicFile.WriteAllText(path, plot.GetSvgXml(width, height));
+        else AtomicFile.WriteAllBytes(path, plot.GetImageBytes(width, height, ImageFormat.Png));
     }
 }

@@ -33,9 +33,10 @@ internal static class Reports
 
     public static void Write(IAnsiConsole console, string title, EvaluationReport report)
     {
-        var table = new Table().Title(title).AddColumn("metric").AddColumn(new TableColumn("value").RightAligned());
+        // The title names the data file, whose name may hold '[': Spectre would read it as markup.
+        var table = new Table().Title(Markup.Escape(title)).AddColumn("metric").AddColumn(new TableColumn("value").RightAligned());
         foreach (var (name, value) in report.Values())
-            table.AddRow(name, value.ToString(Math.Abs(value) >= 1000 ? "F1" : "F4", System.Globalization.CultureInfo.InvariantCulture));
+            table.AddRow(Markup.Escape(name), value.ToString(Math.Abs(value) >= 1000 ? "F1" : "F4", System.Globalization.CultureInfo.InvariantCulture));
         if (report.RocAucNote is { } note) table.AddRow("roc_auc", Markup.Escape(note));
         console.Write(table);
         if (report.Confusion is { } cm)

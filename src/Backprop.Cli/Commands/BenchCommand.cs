@@ -16,11 +16,11 @@ internal static class BenchCommand
     public static Command Create()
     {
         var workload = new Option<string>("--workload") { Description = "small (30-16-1), mid (784-256-128-10), wide (784-1024-1024-10) or all.", DefaultValueFactory = _ => "all" };
-        workload.AcceptOnlyFromAmong("small", "mid", "wide", "all");
-        var epochs = new Option<int?>("--epochs") { Description = "Timed epochs after the warm-up epoch. Default: 1000 for small, 1 for mid and wide." };
-        var threads = new Option<int?>("--threads") { Description = "Threads a matrix product may use. Default: every core." };
+        workload.OneOf(["small", "mid", "wide", "all"]);
+        var epochs = new Option<int?>("--epochs") { Description = "Timed epochs after the warm-up epoch. Default: 1000 for small, 1 for mid and wide." }.AtLeast(1);
+        var threads = new Option<int?>("--threads") { Description = "Threads a matrix product may use. Default: every core." }.AtLeast(1);
         var engine = new Option<string>("--engine") { Description = "fused (the compiled training step the trainer uses) or autodiff (the define-by-run engine, for comparison).", DefaultValueFactory = _ => "fused" };
-        engine.AcceptOnlyFromAmong("fused", "autodiff");
+        engine.OneOf(["fused", "autodiff"]);
         var seed = CliOptions.Seed();
         var json = new Option<bool>("--json") { Description = "Print JSON on stdout: one object for one workload, an array for all." };
         var distributed = new Option<bool>("--distributed") { Description = "Data-parallel under mpirun (mpirun -np N backprop bench --distributed): samples/s, time per step in the gradient allreduce, bytes per step, and the cost model's projection to 4–64 nodes. Each rank uses cores/ranks GEMM threads unless --threads says otherwise." };

@@ -16,21 +16,22 @@ internal static class DemoCommand
 {
     public static Command Create()
     {
-        var dataset = new Option<string>("--dataset") { Description = $"Which 2-D set: {string.Join(", ", Synthetic.Names)}.", DefaultValueFactory = _ => "moons" };
-        var samples = new Option<int>("--samples") { Description = "Number of points.", DefaultValueFactory = _ => 400 };
-        var noise = new Option<double>("--noise") { Description = "Noise added to the points.", DefaultValueFactory = _ => 0.15 };
+        var dataset = new Option<string>("--dataset") { Description = $"Which 2-D set: {string.Join(", ", Synthetic.Names)}.", DefaultValueFactory = _ => "moons" }.OneOf(Synthetic.Names);
+        var samples = new Option<int>("--samples") { Description = "Number of points (at least 20).", DefaultValueFactory = _ => 400 }.AtLeast(20);
+        var noise = new Option<double>("--noise") { Description = "Noise added to the points.", DefaultValueFactory = _ => 0.15 }.AtLeast(0);
         var hidden = CliOptions.Hidden();
         hidden.DefaultValueFactory = _ => "16,16";
         var activation = CliOptions.Activation();
         activation.DefaultValueFactory = _ => "tanh";
-        var epochs = new Option<int>("--epochs") { Description = "Passes over the points.", DefaultValueFactory = _ => 300 };
+        var epochs = new Option<int>("--epochs") { Description = "Passes over the points.", DefaultValueFactory = _ => 300 }.AtLeast(1);
         var seed = CliOptions.Seed();
-        var plot = new Option<FileInfo>("--plot") { Description = "Where to draw the decision boundary (.png or .svg).", DefaultValueFactory = _ => new FileInfo("demo.png") };
+        var plot = new Option<FileInfo>("--plot") { Description = "Where to draw the decision boundary (.png or .svg; - for a PNG on stdout, the text then goes to stderr).", DefaultValueFactory = _ => new FileInfo("demo.png") };
         var command = new Command("demo", "Train a small network on a synthetic 2-D data set in seconds and draw its decision boundary.\n" +
             "Example: backprop demo --dataset spirals --hidden 32,32 --plot spirals.png") { dataset, samples, noise, hidden, activation, epochs, seed, plot };
         command.SetAction(parse =>
         {
-            var plotPath = parse.GetValue(plot)!.FullName;
+            var plotPath = CliOptions.OutputOf(parse.GetValue(plot))!;
+            CliOptions.CheckOutputs([plotPath]);
             Plots.CheckPath(plotPath);
             int n = parse.GetValue(samples);
             if (n < 20) throw new CliUsageException($"--samples: {n} points are too few; use at least 20.");
@@ -48,7 +49,16 @@ internal static class DemoCommand
             var trainer = new Trainer(network, task, new Adam(network.NamedParameters(), 0.01),
                 new TrainingOptions { Epochs = parse.GetValue(epochs), BatchSize = 32, Patience = 0, Seed = seedValue });
             var started = DateTime.UtcNow;
-            trainer.Fit(train, test);
+            try
+            {
+                trainer.Fit(train, test);
+            }
+            catch (DivergenceException e)
+            {
+                throw CliErrors.NameTheOption(e, cause => cause == DivergenceCause.Inputs
+                    ? string.Create(CultureInfo.InvariantCulture, $"--noise {parse.GetValue(noise):G3} made the points; use a smaller --noise")
+                    : "demo trains with Adam at learning rate 0.01; try a smaller --noise or other --hidden widths");
+            }
             var (_, accuracy) = trainer.Evaluate(test);
             var (_, trainAccuracy) = trainer.Evaluate(train);
 
@@ -73,12 +83,12 @@ internal static class DemoCommand
             Plots.DecisionBoundary(plotPath, $"{set.Name}: {TrainCommand.ArchitectureOf(network)} network, test accuracy {accuracy:P1}", map, xMin, xMax, yMin, yMax,
                 set.X.Where((_, i) => i % 2 == 0).ToArray(), set.X.Where((_, i) => i % 2 == 1).ToArray(), set.Labels);
 
-            var console = Consoles.For(parse.InvocationConfiguration.Output, false);
+            var console = plotPath == "-" ? Consoles.For(parse.InvocationConfiguration.Error, true) : Consoles.For(parse.InvocationConfiguration.Output, false);
             console.WriteLine(Sketch(map, task, set));
-            console.MarkupLine($"[bold]{set.Name}[/]: {n} points, {TrainCommand.ArchitectureOf(network)} {parse.GetValue(activation)} network, " +
+            console.MarkupLine($"[bold]{Markup.Escape(set.Name)}[/]: {n} points, {TrainCommand.ArchitectureOf(network)} {Markup.Escape(parse.GetValue(activation)!)} network, " +
                 $"{network.ParameterCount} parameters, trained in {(DateTime.UtcNow - started).TotalSeconds:F1} s");
             console.MarkupLine(string.Create(CultureInfo.InvariantCulture, $"train accuracy {trainAccuracy:P1}, test accuracy [bold]{accuracy:P1}[/]"));
-            console.MarkupLine($"decision boundary drawn to [green]{Markup.Escape(plotPath)}[/]");
+            console.MarkupLine($"decision boundary drawn to [green]{Markup.Escape(plotPath == "-" ? "standard output" : plotPath)}[/]");
             return 0;
         });
         return command;

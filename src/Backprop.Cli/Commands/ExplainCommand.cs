@@ -23,14 +23,14 @@ internal static class ExplainCommand
         var target = CliOptions.Target(required: false);
         target.Description = "Target column (default with a model: the one it was trained on).";
         var rows = new Option<string>("--rows") { Description = "Row indices (0-based, after the header) forming the mini-batch, e.g. 0 or 0,1,2.", DefaultValueFactory = _ => "0,1" };
-        var layout = new Option<string>("--layout") { Description = "columns: the course notation (examples as columns, z = W a + b); rows: the code notation (examples as rows, z = a Wᵀ + b).", DefaultValueFactory = _ => "columns" };
+        var layout = new Option<string>("--layout") { Description = "columns: the course notation (examples as columns, z = W a + b); rows: the code notation (examples as rows, z = a Wᵀ + b).", DefaultValueFactory = _ => "columns" }.OneOf(["columns", "rows"]);
         var format = new Option<string>("--format")
         {
             Description = "text (terminal), markdown (LaTeX maths), html (self-contained page with MathML) or json; " +
                 "or the loss's computation graph op by op: trace (each node's VJP, in reverse topological order), dot (Graphviz) or mermaid.",
             DefaultValueFactory = _ => "text",
-        };
-        var output = new Option<FileInfo?>("--out", "-o") { Description = "Write the explanation to this file instead of stdout." };
+        }.OneOf(["text", "markdown", "html", "json", "trace", "dot", "mermaid"]);
+        var output = new Option<FileInfo?>("--out", "-o") { Description = "Write the explanation to this file instead of stdout (- is stdout). Never one of the inputs." };
         var hidden = CliOptions.Hidden();
         hidden.DefaultValueFactory = _ => "3";
         var activation = CliOptions.Activation();
@@ -58,6 +58,9 @@ internal static class ExplainCommand
             };
             var dt = DTypeExtensions.Parse(parse.GetValue(dtype)!);
             string dataPath = CliOptions.RequireFile(given[^1]);
+            string? modelPath = given.Length == 2 ? CliOptions.RequireFile(given[0]) : null;
+            string? weightPath = parse.GetValue(weights) is { } wf ? CliOptions.RequireFile(wf) : null;
+            CliOptions.CheckOutputs([CliOptions.OutputOf(parse.GetValue(output))], dataPath, modelPath, weightPath);
             int[] chosen = ParseRows(parse.GetValue(rows)!);
 
             Sequential network;
@@ -66,7 +69,7 @@ internal static class ExplainCommand
             string source;
             if (given.Length == 2)
             {
-                var model = ModelFile.Load(CliOptions.RequireFile(given[0]));
+                var model = ModelFile.Load(modelPath!);
                 // Columns by name, through the model's own preprocessing (the same code as predict and evaluate).
                 string targetName = parse.GetValue(target) ?? model.TargetName;
                 var table = ModelData.Load(model, dataPath, [targetName], CliOptions.Csv(parse, encoding));
@@ -86,7 +89,7 @@ internal static class ExplainCommand
                 kind = table.Task;
                 network = Mlp.Create(table.Features.Columns, CliOptions.ParseHidden(parse.GetValue(hidden)!), TaskHead.Outputs(kind, table.Labels?.Count ?? 0),
                     ActivationExtensions.Parse(parse.GetValue(activation)!), Init.Auto, new Rng(parse.GetValue(seed)), dt);
-                if (parse.GetValue(weights) is { } w) GradCommand.LoadWeights(CliOptions.RequireFile(w), network.NamedParameters().ToArray());
+                if (weightPath is not null) GradCommand.LoadWeights(weightPath, network.NamedParameters().ToArray());
                 inputs = Tensor.FromArray(table.Features.SelectRows(chosen).Values, [chosen.Length, table.Features.Columns], dt);
                 targets = Targets(table, chosen, kind, null, dt);
                 source = $"{Path.GetFileName(dataPath)}, rows {string.Join(", ", chosen)} (features as given)";
@@ -118,17 +121,17 @@ internal static class ExplainCommand
                 _ => explanation.ToText(ansiColour: parse.GetValue(output) is null && !Console.IsOutputRedirected && parse.InvocationConfiguration.Output == Console.Out),
             };
             Emit(parse, text, explanation.CheckSummary);
-            return explanation.AllPassed ? 0 : 2;
+            return explanation.AllPassed ? ExitCodes.Success : ExitCodes.Failure;
         });
         return command;
     }
 
     private static void Emit(System.CommandLine.ParseResult parse, string text, string summary)
     {
-        if (parse.GetValue<FileInfo?>("--out") is { } file)
+        if (CliOptions.OutputOf(parse.GetValue<FileInfo?>("--out")) is { } path && path != "-")
         {
-            File.WriteAllText(file.FullName, text);
-            parse.InvocationConfiguration.Error.WriteLine($"written to {file.FullName} ({summary})");
+            CliOptions.WriteText(parse, path, text);
+            parse.InvocationConfiguration.Error.WriteLine($"written to {path} ({summary})");
         }
         else parse.InvocationConfiguration.Output.Write(text);
     }

@@ -27,7 +27,7 @@ internal static class GradCommand
             Description = "reverse (backpropagation, default), forward (the full gradient by forward mode: one tangent per parameter) " +
                 "or forward-gradient (one estimate (∇L·v) v with v ~ N(0, I)).",
             DefaultValueFactory = _ => "reverse",
-        };
+        }.OneOf(["reverse", "forward", "forward-gradient"]);
         var weights = new Option<FileInfo?>("--weights")
         {
             Description = "Weights as .safetensors with PyTorch nn.Sequential names (\"0.weight\" (out, in), \"0.bias\" (out), \"2.weight\", …), " +
@@ -36,7 +36,7 @@ internal static class GradCommand
         var dtype = CliOptions.DType();
         var seed = CliOptions.Seed();
         var encoding = CliOptions.Encoding();
-        var output = new Option<FileInfo?>("--out", "-o") { Description = "Write the gradients to this .safetensors file (same names as the weights) instead of printing them." };
+        var output = new Option<FileInfo?>("--out", "-o") { Description = "Write the gradients to this .safetensors file (same names as the weights) instead of printing them; - writes the file to stdout." };
         var command = new Command("grad", "The gradient of a network's mean loss over every row of a CSV file. Features are used exactly as given\n" +
             "(no standardisation); binary: sigmoid + BCE, multiclass: softmax + cross-entropy, regression: MSE as PyTorch's MSELoss.\n" +
             "Class labels are sorted (numbers numerically, text ordinally); the first is class 0.\n" +
@@ -47,13 +47,17 @@ internal static class GradCommand
             string modeName = parse.GetValue(mode)!.ToLowerInvariant();
             if (modeName is not ("reverse" or "forward" or "forward-gradient"))
                 throw new CliUsageException($"--mode: '{modeName}' is not a mode; use reverse, forward or forward-gradient.");
-            var table = TabularData.Load(CliOptions.RequireFile(parse.GetRequiredValue(data)), parse.GetValue(target)!, CliOptions.ParseTask(parse.GetValue(task)), csv: CliOptions.Csv(parse, encoding));
+            var dataPath = CliOptions.RequireFile(parse.GetRequiredValue(data));
+            var weightPath = parse.GetValue(weights) is { } wf ? CliOptions.RequireFile(wf) : null;
+            var outPath = CliOptions.OutputOf(parse.GetValue(output));
+            CliOptions.CheckOutputs([outPath], dataPath, weightPath);
+            var table = TabularData.Load(dataPath, parse.GetValue(target)!, CliOptions.ParseTask(parse.GetValue(task)), csv: CliOptions.Csv(parse, encoding));
             var dt = DTypeExtensions.Parse(parse.GetValue(dtype)!);
             var network = Mlp.Create(table.Features.Columns, CliOptions.ParseHidden(parse.GetValue(hidden)!),
                 TaskHead.Outputs(table.Task, table.Labels?.Count ?? 0), ActivationExtensions.Parse(parse.GetValue(activation)!),
                 Init.Auto, new Rng(parse.GetValue(seed)), dt);
             var named = network.NamedParameters().ToArray();
-            if (parse.GetValue(weights) is { } weightFile) LoadWeights(CliOptions.RequireFile(weightFile), named);
+            if (weightPath is not null) LoadWeights(weightPath, named);
 
             var x = Tensor.FromArray(table.Features.Values, [table.Rows, table.Features.Columns], dt);
             var y = TaskHead.Targets(table.Task, table.ClassIndices, table.Targets, table.Labels?.Count ?? 0, dt);
@@ -78,12 +82,12 @@ internal static class GradCommand
             var err = parse.InvocationConfiguration.Error;
             string summary = string.Create(CultureInfo.InvariantCulture,
                 $"{TrainCommand.ArchitectureOf(network)} network, {table.Task.ToString().ToLowerInvariant()}, {table.Rows} rows, {dt.Name()}: mean loss {loss.Item():R} ({modeName} mode)");
-            if (parse.GetValue(output) is { } outFile)
+            if (outPath is not null)
             {
-                SafeTensors.Write(outFile.FullName, named.Select((p, i) => ModelFile.ToEntry(p.Name, gradients[i])).ToList(),
+                SafeTensors.Write(outPath, named.Select((p, i) => ModelFile.ToEntry(p.Name, gradients[i])).ToList(),
                     new Dictionary<string, string> { ["mode"] = modeName, ["loss"] = loss.Item().ToString("R", CultureInfo.InvariantCulture), ["dtype"] = dt.Name() });
                 err.WriteLine(summary);
-                err.WriteLine($"gradients written to {outFile.FullName}");
+                err.WriteLine($"gradients written to {(outPath == "-" ? "standard output" : outPath)}");
                 return 0;
             }
             var console = Consoles.For(parse.InvocationConfiguration.Output, false);

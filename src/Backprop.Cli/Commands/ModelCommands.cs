@@ -57,7 +57,7 @@ internal static class ModelCommands
     {
         var model = ModelArgument();
         var data = CliOptions.DataArgument();
-        var output = new Option<FileInfo?>("--out", "-o") { Description = "Write predictions to this CSV file instead of stdout." };
+        var output = new Option<FileInfo?>("--out", "-o") { Description = "Write predictions to this CSV file instead of stdout (- is stdout). Never one of the inputs." };
         var id = new Option<string?>("--id") { Description = "Copy these columns (comma separated, e.g. an ID) into the output, first, so predictions can be joined back." };
         var encoding = CliOptions.Encoding();
         var command = new Command("predict", "Predict every row of a CSV file with a saved model: the class and its probabilities, or the value.\n" +
@@ -69,8 +69,8 @@ internal static class ModelCommands
         {
             var modelPath = CliOptions.RequireFile(parse.GetRequiredValue(model));
             var dataPath = CliOptions.RequireFile(parse.GetRequiredValue(data));
-            var outFile = parse.GetValue(output);
-            if (outFile is not null) Backprop.IO.OutputPath.Check(outFile.FullName, modelPath, dataPath);
+            var outPath = CliOptions.OutputOf(parse.GetValue(output));
+            CliOptions.CheckOutputs([outPath], modelPath, dataPath);
             var trained = ModelFile.Load(modelPath);
             var ids = CliOptions.ParseNames(parse.GetValue(id));
             var err = parse.InvocationConfiguration.Error;
@@ -110,14 +110,14 @@ internal static class ModelCommands
                     rows += block.Rows;
                 }
             }
-            if (outFile is not null)
+            if (outPath is not null && outPath != "-")
             {
-                Backprop.IO.AtomicFile.Write(outFile.FullName, stream =>
+                Backprop.IO.AtomicFile.Write(outPath, stream =>
                 {
                     using var writer = new StreamWriter(stream, new UTF8Encoding(false), 1 << 16, leaveOpen: true);
                     Write(writer);
                 });
-                err.WriteLine($"{rows} predictions written to {outFile.FullName}");
+                err.WriteLine($"{rows} predictions written to {outPath}");
             }
             else Write(parse.InvocationConfiguration.Output);
             WriteCounts(err, counts);
@@ -172,7 +172,7 @@ internal static class ModelCommands
                 $"{trained.Network.ParameterCount} parameters, {trained.DType.Name()}, task {trained.Task.ToString().ToLowerInvariant()} " +
                 $"({TaskHead.OutputActivation(trained.Task)} output, {TaskHead.LossName(trained.Task)})");
             var tensors = new Table().AddColumn("tensor").AddColumn("shape").AddColumn(new TableColumn("values").RightAligned());
-            foreach (var (name, shape, count) in layers) tensors.AddRow(name, "(" + string.Join(", ", shape) + ")", count.ToString(CultureInfo.InvariantCulture));
+            foreach (var (name, shape, count) in layers) tensors.AddRow(Markup.Escape(name), "(" + string.Join(", ", shape) + ")", count.ToString(CultureInfo.InvariantCulture));
             console.Write(tensors);
             console.MarkupLine($"target [bold]{Markup.Escape(trained.TargetName)}[/]" + (trained.ClassCount > 0 ? $", classes: {Markup.Escape(string.Join(", ", trained.ClassLabels))}" : ""));
             console.MarkupLine($"inputs ({trained.FeatureNames.Count}): {Markup.Escape(string.Join(", ", trained.FeatureNames))}");

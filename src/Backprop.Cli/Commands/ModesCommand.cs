@@ -15,17 +15,19 @@ internal static class ModesCommand
     public static Command Create()
     {
         var widths = new Option<string>("--widths") { Description = "Hidden widths to try; each network is INPUTS-w-w-1.", DefaultValueFactory = _ => "4,8,16,32,48" };
-        var inputs = new Option<int>("--inputs") { Description = "Input features of the networks.", DefaultValueFactory = _ => 10 };
-        var batch = new Option<int>("--batch-size") { Description = "Rows in the random batch.", DefaultValueFactory = _ => 32 };
-        var repeats = new Option<int>("--repeats") { Description = "Timed runs per measurement (the median is reported).", DefaultValueFactory = _ => 15 };
+        var inputs = new Option<int>("--inputs") { Description = "Input features of the networks.", DefaultValueFactory = _ => 10 }.AtLeast(1);
+        var batch = new Option<int>("--batch-size") { Description = "Rows in the random batch.", DefaultValueFactory = _ => 32 }.AtLeast(1);
+        var repeats = new Option<int>("--repeats") { Description = "Timed runs per measurement (the median is reported).", DefaultValueFactory = _ => 15 }.AtLeast(1);
         var plot = new Option<FileInfo?>("--plot") { Description = "Draw cost against P to this .png or .svg file." };
         var json = CliOptions.Json();
         var command = new Command("modes", "Measure reverse mode, forward mode and forward gradients side by side on networks of growing size.\n" +
             "Example: backprop modes --plot modes.png") { widths, inputs, batch, repeats, plot, json };
         command.SetAction(parse =>
         {
-            var plotFile = parse.GetValue(plot);
-            if (plotFile is not null) Plots.CheckPath(plotFile.FullName);
+            var plotPath = CliOptions.OutputOf(parse.GetValue(plot));
+            CliOptions.CheckOutputs([plotPath]);
+            if (plotPath is not null) Plots.CheckPath(plotPath);
+            if (plotPath == "-" && parse.GetValue(json)) throw new CliUsageException("--plot - and --json both want standard output; give the plot a file name.");
             int n0 = parse.GetValue(inputs), m = parse.GetValue(batch), r = parse.GetValue(repeats);
             if (n0 < 1 || m < 1 || r < 1) throw new CliUsageException("--inputs, --batch-size and --repeats must be at least 1.");
             var sizes = CliOptions.ParseHidden(parse.GetValue(widths)!);
@@ -40,7 +42,7 @@ internal static class ModesCommand
                 reports.Add(ModeCostMeasurement.Measure([n0, w, w, 1], m, MlpLoss.MeanSquaredError, r, seed: 1));
             }
             var conclusion = Conclude(reports);
-            if (plotFile is not null) Draw(plotFile.FullName, reports);
+            if (plotPath is not null) Draw(plotPath, reports);
             if (parse.GetValue(json))
             {
                 var rows = reports.Select(rep => new
@@ -53,7 +55,7 @@ internal static class ModesCommand
                 parse.InvocationConfiguration.Output.WriteLine(System.Text.Json.JsonSerializer.Serialize(new { networks = rows, conclusion }));
                 return 0;
             }
-            var console = Consoles.For(parse.InvocationConfiguration.Output, false);
+            var console = plotPath == "-" ? Consoles.For(parse.InvocationConfiguration.Error, true) : Consoles.For(parse.InvocationConfiguration.Output, false);
             var table = new Table().Title($"Cost of the gradient, batch {m}, float32 (× one forward pass; median of {r})")
                 .AddColumn("network").AddColumn(new TableColumn("P").RightAligned())
                 .AddColumn(new TableColumn("forward ms").RightAligned())
@@ -70,7 +72,7 @@ internal static class ModesCommand
             }
             console.Write(table);
             console.WriteLine(conclusion);
-            if (plotFile is not null) console.MarkupLine($"plot written to [green]{Markup.Escape(plotFile.FullName)}[/]");
+            if (plotPath is not null) console.MarkupLine($"plot written to [green]{Markup.Escape(plotPath == "-" ? "standard output" : plotPath)}[/]");
             return 0;
         });
         return command;

@@ -17,19 +17,19 @@ internal static class TrainCommand
         var hidden = CliOptions.Hidden();
         var activation = CliOptions.Activation();
         var task = CliOptions.Task();
-        var optimizer = new Option<string>("--optimizer") { Description = $"One of {string.Join(", ", OptimizerFactory.Names)}. rk4 and dopri5 integrate the gradient flow on the full batch.", DefaultValueFactory = _ => "adam" };
-        var lr = new Option<double?>("--lr") { Description = "Learning rate (for rk4/dopri5: the integration step). Default depends on the optimizer: adam 0.001, sgd 0.05 (momentum 0.9), rmsprop 0.001, rk4/dopri5 0.5." };
-        var epochs = new Option<int>("--epochs") { Description = "Maximum number of passes over the training rows.", DefaultValueFactory = _ => 500 };
-        var batch = new Option<int>("--batch-size") { Description = "Rows per mini-batch.", DefaultValueFactory = _ => 32 };
-        var patience = new Option<int>("--patience") { Description = "Stop after this many epochs without a better validation loss, keeping the best weights; 0 trains every epoch.", DefaultValueFactory = _ => 50 };
-        var weightDecay = new Option<double>("--weight-decay") { Description = "L2 penalty (decoupled for adamw).", DefaultValueFactory = _ => 0.0 };
-        var tolerance = new Option<double>("--tolerance") { Description = "dopri5 relative error tolerance per step.", DefaultValueFactory = _ => 1e-3 };
+        var optimizer = new Option<string>("--optimizer") { Description = $"One of {string.Join(", ", OptimizerFactory.Names)}. rk4 and dopri5 integrate the gradient flow on the full batch.", DefaultValueFactory = _ => "adam" }.OneOf(OptimizerFactory.Names);
+        var lr = new Option<double?>("--lr") { Description = "Learning rate (for rk4/dopri5: the integration step). Default depends on the optimizer: adam 0.001, sgd 0.05 (momentum 0.9), rmsprop 0.001, rk4/dopri5 0.5." }.Above(0);
+        var epochs = new Option<int>("--epochs") { Description = "Maximum number of passes over the training rows.", DefaultValueFactory = _ => 500 }.AtLeast(1);
+        var batch = new Option<int>("--batch-size") { Description = "Rows per mini-batch.", DefaultValueFactory = _ => 32 }.AtLeast(1);
+        var patience = new Option<int>("--patience") { Description = "Stop after this many epochs without a better validation loss, keeping the best weights; 0 trains every epoch.", DefaultValueFactory = _ => 50 }.AtLeast(0);
+        var weightDecay = new Option<double>("--weight-decay") { Description = "L2 penalty (decoupled for adamw).", DefaultValueFactory = _ => 0.0 }.AtLeast(0);
+        var tolerance = new Option<double>("--tolerance") { Description = "dopri5 relative error tolerance per step.", DefaultValueFactory = _ => 1e-3 }.Above(0);
         var seed = CliOptions.Seed();
-        var testSplit = new Option<double>("--test-split") { Description = "Share of rows held out for the final test metrics.", DefaultValueFactory = _ => 0.25 };
-        var valSplit = new Option<double>("--validation-split") { Description = "Share of the remaining rows used for early stopping.", DefaultValueFactory = _ => 0.15 };
+        var testSplit = new Option<double>("--test-split") { Description = "Share of rows held out for the final test metrics.", DefaultValueFactory = _ => 0.25 }.Between(0, 1);
+        var valSplit = new Option<double>("--validation-split") { Description = "Share of the remaining rows used for early stopping.", DefaultValueFactory = _ => 0.15 }.Between(0, 1);
         var dtype = CliOptions.DType();
-        var output = new Option<FileInfo>("--out", "-o") { Description = "Where to save the model (.safetensors).", DefaultValueFactory = _ => new FileInfo("model.safetensors") };
-        var plot = new Option<FileInfo?>("--plot") { Description = "Also draw the training and validation curves to this .png or .svg file." };
+        var output = new Option<FileInfo>("--out", "-o") { Description = "Where to save the model (.safetensors); - writes it to standard output (the report then goes to stderr).", DefaultValueFactory = _ => new FileInfo("model.safetensors") };
+        var plot = new Option<FileInfo?>("--plot") { Description = "Also draw the training and validation curves to this .png or .svg file (- for a PNG on standard output)." };
         var refit = new Option<bool>("--refit") { Description = "After early stopping picks the epoch count, retrain that long on training + validation rows (--refit false to keep the early-stopped weights).", DefaultValueFactory = _ => true };
         var json = CliOptions.Json();
         var features = new Option<string?>("--features") { Description = "Use only these columns as features, comma separated (default: every column but the target and --drop)." };
@@ -60,8 +60,9 @@ internal static class TrainCommand
             using var mpi = parse.GetValue(distributed) ? DistributedRun.Start() : null;
             bool isRoot = mpi is null || mpi.Rank == 0;
             if (!isRoot) outWriter = errWriter = TextWriter.Null;
-            var plotFile = parse.GetValue(plot);
-            if (plotFile is not null) Plots.CheckPath(plotFile.FullName);
+            var dataFile = parse.GetRequiredValue(data);
+            var outPath = CliOptions.OutputOf(parse.GetValue(output))!;
+            var plotPath = CliOptions.OutputOf(parse.GetValue(plot));
             var settings = new TrainSettings
             {
                 Hidden = CliOptions.ParseHidden(parse.GetValue(hidden)!),
@@ -96,33 +97,45 @@ internal static class TrainCommand
                 Missing = PreprocessOptions.ParseMissing(parse.GetValue(missing)!),
                 Unknown = PreprocessOptions.ParseUnknown(parse.GetValue(unknown)!),
             };
-            var dataPath = CliOptions.RequireFile(parse.GetRequiredValue(data));
+            var dataPath = CliOptions.RequireFile(dataFile);
+            // Before the data is read or a single epoch runs: a missing folder or an output that is the
+            // input is reported now, not after 20,000 epochs.
+            CliOptions.CheckOutputs([outPath, plotPath, settings.CheckpointEvery > 0 ? settings.CheckpointPath : null], dataPath);
+            if (plotPath is not null) Plots.CheckPath(plotPath);
             var table = TabularData.Load(dataPath, parse.GetValue(target)!, CliOptions.ParseTask(parse.GetValue(task)), preprocess,
                 CliOptions.Csv(parse, encoding), CliOptions.LoadingProgress(errWriter, dataPath));
             foreach (var warning in table.Warnings) errWriter.WriteLine("warning: " + warning);
             var err = Consoles.For(errWriter, isError: true);
             bool asJson = parse.GetValue(json);
 
-            // Ctrl-C stops after the current batch; the best weights so far are kept and saved.
-            using var stop = new CancellationTokenSource();
-            ConsoleCancelEventHandler onCancel = (_, e) => { e.Cancel = true; stop.Cancel(); };
-            Console.CancelKeyPress += onCancel;
+            // Ctrl-C stops after the current batch; the weights the run says it kept are saved, and the
+            // exit code is 130. A second Ctrl-C ends the process at once (the atomic writer keeps any
+            // previous model whole).
             TrainingRun run;
-            try
+            using (var stop = Interruption.OnCtrlC())
             {
-                run = RunWithProgress(err, table, settings, stop.Token);
-            }
-            finally
-            {
-                Console.CancelKeyPress -= onCancel;
+                try
+                {
+                    run = RunWithProgress(err, table, settings, stop.Token);
+                }
+                catch (DivergenceException e)
+                {
+                    throw CliErrors.NameTheOption(e, cause => cause switch
+                    {
+                        DivergenceCause.WeightDecay => "--weight-decay",
+                        DivergenceCause.Inputs => $"the values in {Path.GetFileName(dataPath)}",
+                        _ => OptimizerFactory.IsGradientFlow(settings.Optimizer) ? "--lr, the integration step" : "--lr",
+                    });
+                }
             }
 
             if (run.HeldOut.UnknownTotal > 0)
                 errWriter.WriteLine($"warning: {run.HeldOut.UnknownTotal} validation and test cells had a category the training rows lack ({string.Join(", ", run.HeldOut.Unknown.Select(kv => $"{kv.Key}: {kv.Value}"))}); they were encoded as all zeros. At predict time the model applies --unknown {run.Model.Preprocessing.Unknown.ToString().ToLowerInvariant()}.");
-            var outPath = parse.GetValue(output)!.FullName;
             if (!isRoot) return 0; // rank 0 holds the same model and writes it
             ModelFile.Save(run.Model, outPath);
-            if (plotFile is not null) DrawCurves(plotFile.FullName, run);
+            if (plotPath is not null) DrawCurves(plotPath, run);
+            // With the model or the plot on standard output, the report moves to stderr.
+            if (outPath == "-" || plotPath == "-") outWriter = errWriter;
 
             if (asJson)
             {
@@ -137,12 +150,13 @@ internal static class TrainCommand
                     ["best_epoch"] = run.History.BestEpoch + 1,
                     ["stopped_early"] = run.History.StoppedEarly,
                     ["refit"] = run.Model.TrainingInfo.GetValueOrDefault("refit", "no"),
-                    ["cancelled"] = run.History.Cancelled,
+                    ["cancelled"] = run.Interrupted is not null,
+                    ["interrupted"] = run.Interrupted,
                     ["seconds"] = Math.Round(run.Duration.TotalSeconds, 3),
                     ["test"] = Reports.ToJson(run.Test),
                     ["model"] = outPath,
                 };
-                if (plotFile is not null) result["plot"] = plotFile.FullName;
+                if (plotPath is not null) result["plot"] = plotPath;
                 outWriter.WriteLine(result.ToJsonString());
             }
             else
@@ -150,10 +164,15 @@ internal static class TrainCommand
                 var console = Consoles.For(outWriter, isError: false);
                 console.MarkupLine($"[bold]{Markup.Escape(Architecture(run.Model))}[/] network, {run.Model.Network.ParameterCount} parameters, task {run.Model.Task.ToString().ToLowerInvariant()}");
                 console.MarkupLine($"rows: {run.Model.TrainingInfo["rows"]}; {run.History.Epochs.Count} epochs in {run.Duration.TotalSeconds:F1} s, best epoch {run.History.BestEpoch + 1}" +
-                    (run.History.StoppedEarly ? " (stopped early)" : "") + (run.History.Cancelled ? " (interrupted)" : ""));
+                    (run.History.StoppedEarly ? " (stopped early)" : "") + (run.Interrupted is not null ? " (interrupted)" : ""));
                 if (run.Model.TrainingInfo.GetValueOrDefault("refit", "no") != "no") console.MarkupLine($"then refit {Markup.Escape(run.Model.TrainingInfo["refit"])}");
                 Reports.Write(console, "Test metrics", run.Test);
-                console.MarkupLine($"model saved to [green]{Markup.Escape(outPath)}[/]" + (plotFile is null ? "" : $", curves to [green]{Markup.Escape(plotFile.FullName)}[/]"));
+                console.MarkupLine($"model saved to [green]{Markup.Escape(outPath == "-" ? "standard output" : outPath)}[/]" + (plotPath is null ? "" : $", curves to [green]{Markup.Escape(plotPath)}[/]"));
+            }
+            if (run.Interrupted is not null)
+            {
+                errWriter.WriteLine($"interrupted {run.Interrupted}; saved to {(outPath == "-" ? "standard output" : outPath)}.");
+                return ExitCodes.Interrupted;
             }
             return 0;
         });

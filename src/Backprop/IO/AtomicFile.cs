@@ -33,7 +33,7 @@ public static class AtomicFile
         if (path == "-")
         {
             using var stdout = Console.OpenStandardOutput();
-            write(stdout);
+            using (var view = new KeepOpenStream(stdout)) write(view);
             stdout.Flush();
             return;
         }
@@ -75,7 +75,7 @@ public static class AtomicFile
     private static void WriteThrough(string path, Action<Stream> write)
     {
         using var stream = new FileStream(path, FileMode.Open, FileAccess.Write, FileShare.ReadWrite, 1, FileOptions.None);
-        write(stream);
+        using (var view = new KeepOpenStream(stream)) write(view);
         stream.Flush();
     }
 
@@ -100,7 +100,9 @@ public static class AtomicFile
         {
             using (var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16))
             {
-                write(stream);
+                // The callback may wrap the stream in a writer that closes it on dispose; the flush to
+                // disk below must still happen, so it gets a view whose Dispose only flushes.
+                using (var view = new KeepOpenStream(stream)) write(view);
                 stream.Flush(flushToDisk: true);
             }
             KeepPermissions(target, temp);
@@ -187,5 +189,28 @@ public static class AtomicFile
         if (fd < 0) return; // some file systems do not allow it; the rename has happened either way
         try { Fsync(fd); }
         finally { Close(fd); }
+    }
+}
+
+/// <summary>A write-only view of a stream that its user may dispose without closing the stream underneath.</summary>
+internal sealed class KeepOpenStream(Stream inner) : Stream
+{
+    public override bool CanRead => false;
+    public override bool CanSeek => false;
+    public override bool CanWrite => true;
+    public override long Length => throw new NotSupportedException();
+    public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+    public override void Flush() => inner.Flush();
+    public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+    public override void SetLength(long value) => throw new NotSupportedException();
+    public override void Write(byte[] buffer, int offset, int count) => inner.Write(buffer, offset, count);
+    public override void Write(ReadOnlySpan<byte> buffer) => inner.Write(buffer);
+    public override void WriteByte(byte value) => inner.WriteByte(value);
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing) inner.Flush();
+        base.Dispose(disposing);
     }
 }

@@ -4,6 +4,7 @@ using System.Text;
 using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.Unicode;
+using Backprop.IO;
 
 namespace Backprop.Serialization;
 
@@ -67,33 +68,28 @@ public static class SafeTensors
 
     /// <summary>
     /// Writes <paramref name="tensors"/> (listed by name; data contiguous, F64 tensors first, then F32) and
-    /// <paramref name="metadata"/> to <paramref name="path"/> atomically: into a temporary file in the
-    /// same directory, flushed to disk, then renamed over the target, so a crash or a full disk never
-    /// leaves a half-written model where a good one was.
+    /// <paramref name="metadata"/> to <paramref name="path"/> through <see cref="AtomicFile"/>: into a
+    /// temporary file in the same folder, flushed and fsynced, renamed over the target, then the folder
+    /// fsynced, so a crash, a kill or a full disk never leaves a half-written model where a good one was.
+    /// "-", devices and FIFOs are written straight through; a symlink's target is replaced.
     /// </summary>
     public static void Write(string path, IEnumerable<TensorEntry> tensors, IReadOnlyDictionary<string, string>? metadata = null)
     {
         var sorted = Prepare(tensors, metadata);
-        string full = Path.GetFullPath(path);
-        string dir = Path.GetDirectoryName(full) ?? ".";
-        if (!Directory.Exists(dir))
-            throw new ModelFileException($"Cannot write model file '{path}': the directory '{dir}' does not exist; create it first or choose another path.");
-        string temp = Path.Combine(dir, $".{Path.GetFileName(full)}.{Guid.NewGuid():N}.tmp");
         try
         {
-            using (var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16))
+            AtomicFile.Write(path, stream =>
             {
-                WriteTo(stream, sorted, metadata);
-                stream.Flush(flushToDisk: true);
-            }
-            File.Move(temp, full, overwrite: true);
+                // Buffered (the tensors arrive in many small pieces, and a device is written unbuffered);
+                // not disposed, which would close the writer's stream before its fsync.
+                var buffered = new BufferedStream(stream, 1 << 16);
+                WriteTo(buffered, sorted, metadata);
+                buffered.Flush();
+            });
         }
-        catch (Exception e)
+        catch (BackpropException e) when (e is not ModelFileException)
         {
-            TryDelete(temp);
-            if (e is IOException or UnauthorizedAccessException)
-                throw new ModelFileException($"Cannot write model file '{path}': {e.Message}", e);
-            throw;
+            throw new ModelFileException($"cannot write model file: {e.Message}", e);
         }
     }
 
@@ -184,12 +180,6 @@ public static class SafeTensors
         int padded = (int)((json.Length + 7) / 8 * 8);
         while (json.Length < padded) json.WriteByte((byte)' ');
         return json.ToArray();
-    }
-
-    private static void TryDelete(string path)
-    {
-        try { File.Delete(path); }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }
     }
 
     /// <summary>Reads and validates a safetensors file.</summary>

@@ -43,12 +43,24 @@ public sealed partial class Tensor
 
     /// <summary>A new tensor that owns fresh zeroed memory.</summary>
     internal Tensor(int[] dims, DType dtype)
-        : this(new Storage(Allocate(ShapeUtil.Product(dims), dtype)), 0, dims, dtype)
+        : this(new Storage(Allocate(dims, dtype)), 0, dims, dtype)
     {
     }
 
-    private static Array Allocate(int length, DType dtype) =>
-        dtype == DType.Float32 ? new float[length] : new double[length];
+    private static Array Allocate(int[] dims, DType dtype)
+    {
+        int length = ShapeUtil.Product(dims);
+        try
+        {
+            return dtype == DType.Float32 ? new float[length] : new double[length];
+        }
+        catch (OutOfMemoryException e)
+        {
+            long bytes = (long)length * (dtype == DType.Float32 ? 4 : 8);
+            throw new MemoryException($"out of memory: a {dtype.Name()} tensor of shape {ShapeUtil.Format(dims)} needs {MemoryException.Format(bytes)}, " +
+                "more than this process can allocate. Use a smaller input, batch or network.", e);
+        }
+    }
 
     public DType DType { get; }
 

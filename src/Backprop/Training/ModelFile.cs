@@ -20,7 +20,7 @@ public static class ModelFile
     /// <summary>The previous format: numeric columns only, standardisation as input_mean / input_scale.</summary>
     public const string FormatV1 = "backprop-mlp/1";
 
-    /// <summary>Writes atomically: a temporary file in the same folder, flushed, then renamed over the target.</summary>
+    /// <summary>Writes atomically through <see cref="Backprop.IO.AtomicFile"/> (temporary file, fsync, rename, fsync of the folder).</summary>
     public static void Save(TrainedModel model, string path)
     {
         var tensors = model.Network.NamedParameters().Select(p => ToEntry(p.Name, p.Parameter)).ToList();

@@ -1,5 +1,7 @@
+using System.Numerics;
 using System.Numerics.Tensors;
 using Backprop.Data;
+using Backprop.Kernels;
 using Backprop.Nn;
 
 namespace Backprop.Training;
@@ -38,11 +40,78 @@ public sealed class TrainedModel
     /// <summary>Numeric feature rows (named columns) → the network's input tensor.</summary>
     public Tensor PrepareInputs(FeatureMatrix raw) => Preprocessing.Transform(DataTable.FromMatrix(raw, "features"), DType);
 
-    /// <summary>The network's raw outputs (logits, or standardised values for regression).</summary>
+    /// <summary>
+    /// The network's raw outputs (logits, or standardised values for regression). Each row's outputs
+    /// depend on that row alone, bit for bit: the same row predicted alone, among 17 rows or in another
+    /// order gives the same numbers. The layers run through <see cref="RowIndependent"/> (a fixed-order
+    /// dot product per output) and scalar activations, not the GEMM, whose summation order follows the
+    /// batch shape; values agree with <c>Network.Forward</c> to rounding.
+    /// </summary>
     public Tensor Outputs(Tensor inputs)
     {
         using var _ = Autodiff.NoGrad();
-        return Network.Forward(inputs);
+        return DType == DType.Float32 ? RowByRow<float>(inputs) : RowByRow<double>(inputs);
+    }
+
+    private Tensor RowByRow<T>(Tensor inputs) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int rows = inputs.Size(0), width = inputs.Size(1);
+        T[] values = inputs.AsReadOnlySpan<T>().ToArray();
+        foreach (var module in Network.Layers)
+        {
+            if (module is Linear linear)
+            {
+                var next = new T[rows * linear.OutFeatures];
+                RowIndependent.Linear<T>(values, rows, width, linear.Weight.AsReadOnlySpan<T>(), linear.OutFeatures,
+                    linear.Bias is null ? default : linear.Bias.AsReadOnlySpan<T>(), next);
+                values = next;
+                width = linear.OutFeatures;
+            }
+            else ApplyElementwise(module, values, width);
+        }
+        var shape = new[] { rows, width };
+        return values is float[] f ? Tensor.FromArray(f, shape) : Tensor.FromArray((double[])(object)values, shape);
+    }
+
+    /// <summary>An activation applied value by value with scalar functions, so no value's result depends on its position.</summary>
+    private static void ApplyElementwise<T>(Module module, T[] values, int width) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        switch (module)
+        {
+            case Identity:
+                return;
+            case ReLU:
+                for (int i = 0; i < values.Length; i++) values[i] = values[i] > T.Zero ? values[i] : T.Zero;
+                return;
+            case LeakyReLU leaky:
+                T slope = T.CreateChecked(leaky.NegativeSlope);
+                for (int i = 0; i < values.Length; i++) values[i] = values[i] > T.Zero ? values[i] : slope * values[i];
+                return;
+            case Tanh:
+                for (int i = 0; i < values.Length; i++) values[i] = T.Tanh(values[i]);
+                return;
+            case Sigmoid:
+                for (int i = 0; i < values.Length; i++) values[i] = T.One / (T.One + T.Exp(-values[i]));
+                return;
+            case Softplus:
+                for (int i = 0; i < values.Length; i++)
+                    values[i] = T.Max(values[i], T.Zero) + Log1pOperator.Log1p(T.Exp(-T.Abs(values[i])));
+                return;
+            default:
+                // A module without a scalar rule here: run it on one row at a time, so each row still sees
+                // the same shape whatever the batch.
+                for (int start = 0; start + width <= values.Length && width > 0; start += width)
+                {
+                    var row = values is float[] f
+                        ? Tensor.FromArray(f.AsSpan(start, width).ToArray(), 1, width)
+                        : Tensor.FromArray(((double[])(object)values).AsSpan(start, width).ToArray(), 1, width);
+                    var result = module.Forward(row);
+                    if (result.Length != width)
+                        throw new BackpropException($"{module}: changes the row width from {width} to {result.Length}; only Linear layers may.");
+                    result.AsReadOnlySpan<T>().CopyTo(values.AsSpan(start, width));
+                }
+                return;
+        }
     }
 
     public Tensor Outputs(FeatureMatrix raw) => Outputs(PrepareInputs(raw));
@@ -84,10 +153,21 @@ public sealed class TrainedModel
             }
             default:
             {
+                // Softmax row by row in double: subtract the row's maximum, exponentiate, normalise in order.
                 int k = outputs.Size(1);
-                var probs = TaskHead.Activate(Task, outputs).ToDoubleArray();
+                var probs = new double[rows * k];
                 var classes = new int[rows];
-                for (int i = 0; i < rows; i++) classes[i] = TensorPrimitives.IndexOfMax<double>(probs.AsSpan(i * k, k));
+                for (int i = 0; i < rows; i++)
+                {
+                    var logits = o.AsSpan(i * k, k);
+                    var p = probs.AsSpan(i * k, k);
+                    double max = double.NegativeInfinity;
+                    foreach (var z in logits) max = Math.Max(max, z);
+                    double sum = 0;
+                    for (int c = 0; c < k; c++) sum += p[c] = Math.Exp(logits[c] - max);
+                    for (int c = 0; c < k; c++) p[c] /= sum;
+                    classes[i] = TensorPrimitives.IndexOfMax<double>(logits);
+                }
                 return new Predictions(Task, null, probs, classes);
             }
         }

@@ -307,23 +307,23 @@ public sealed class Trainer
 
     /// <summary>
     /// A non-finite loss: replay the batch with non-finite detection on, so the error names the op that
-    /// first produced NaN or ∞ and suggests the usual remedies.
+    /// first produced NaN or ∞, and name the setting most likely responsible (<see cref="Divergence"/>).
     /// </summary>
-    private BackpropException Diverged(Tensor x, Tensor y, double value)
-    {
-        string where = $"Training diverged in epoch {_nextEpoch + 1}: the loss became {value}";
-        try
+    private DivergenceException Diverged(Tensor x, Tensor y, double value) =>
+        Divergence.Diagnose(_nextEpoch + 1, value, x, _optimizer, _parameters, () =>
         {
-            using var detect = Autodiff.DetectNonFinite();
-            _optimizer.ZeroGrad();
-            _loss(_model.Forward(x), y).Backward();
-        }
-        catch (NonFiniteException e)
-        {
-            return new BackpropException($"{where}; {e.Message}. Lower the learning rate (now {_optimizer.LearningRate}) or check the data for extreme values.");
-        }
-        return new BackpropException($"{where}. Lower the learning rate (now {_optimizer.LearningRate}) or check the data for extreme values.");
-    }
+            try
+            {
+                using var detect = Autodiff.DetectNonFinite();
+                _optimizer.ZeroGrad();
+                _loss(_model.Forward(x), y).Backward();
+                return null;
+            }
+            catch (NonFiniteException e)
+            {
+                return e;
+            }
+        });
 
     /// <summary>
     /// The compiled step (<see cref="MlpTrainingStep"/>) when it computes what the closure would: a

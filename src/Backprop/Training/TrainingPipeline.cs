@@ -71,6 +71,13 @@ public sealed record TrainingRun(TrainedModel Model, TrainingHistory History, Ev
     /// during training whatever --unknown says (the saved model applies --unknown at predict time).
     /// </summary>
     public TransformCounts HeldOut { get; init; } = new();
+
+    /// <summary>
+    /// Null for a run that finished; otherwise what was interrupted and which weights the model holds,
+    /// e.g. "during refit at epoch 37 of 120; kept the early-stopped weights of epoch 120 …". The same
+    /// text is in the model's training metadata under "interrupted".
+    /// </summary>
+    public string? Interrupted { get; init; }
 }
 
 /// <summary>Makes the optimizers the tool offers by name, with defaults that suit small tabular networks.</summary>
@@ -169,7 +176,17 @@ public static class TrainingPipeline
         }
         var history = fitDone ? trainer.History
             : trainer.Fit(train, validation, checkpoints.Every(onEpoch, m => checkpoints.Save(0, trainer.CheckpointState())), cancellation);
-        if (settings.Refit && !history.Cancelled && history.BestEpoch >= 0)
+        var ic = CultureInfo.InvariantCulture;
+        string? interrupted = null;
+        string refitInfo = "no";
+        if (history.Cancelled)
+        {
+            int epoch = history.Epochs.Count + 1;
+            interrupted = history.BestEpoch >= 0
+                ? string.Create(ic, $"during training at epoch {epoch} of {options.Epochs}; kept the weights of epoch {history.BestEpoch + 1}, the best on the validation rows so far (validation loss {history.BestValidationLoss:G6}); no refit")
+                : string.Create(ic, $"during training in epoch 1 of {options.Epochs}, before any epoch completed; kept the partly trained weights, never validated; no refit");
+        }
+        else if (settings.Refit && history.BestEpoch >= 0)
         {
             // Early stopping has chosen how long to train; now train that long again, from the same
             // initialisation, on every non-test row. On small data sets the held-out validation rows are
@@ -178,10 +195,23 @@ public static class TrainingPipeline
             var refitOptimizer = OptimizerFactory.Create(settings.Optimizer, refitNetwork.NamedParameters(), lr, settings.WeightDecay, settings.Tolerance);
             var refit = new Trainer(refitNetwork, data.Task, refitOptimizer, options with { Epochs = history.BestEpoch + 1, Patience = 0 });
             if (resumed is { Phase: 1 } inRefit) refit.RestoreCheckpoint(inRefit.State);
-            refit.Fit(ToDataset(model, data, [.. split.Train, .. split.Validation], new TransformCounts()), validation,
+            var refitHistory = refit.Fit(ToDataset(model, data, [.. split.Train, .. split.Validation], new TransformCounts()), validation,
                 checkpoints.Every(null, m => checkpoints.Save(1, refit.CheckpointState(), trainer.CheckpointState())), cancellation);
-            using (Autodiff.NoGrad())
-                foreach (var ((_, target), (_, source)) in network.NamedParameters().Zip(refitNetwork.NamedParameters())) target.CopyFrom(source.Detach());
+            int refitEpochs = history.BestEpoch + 1;
+            if (refitHistory.Cancelled)
+            {
+                // An unfinished refit is neither the validated early-stopped model nor the refit one: keep
+                // the former, which the network still holds, and say so.
+                interrupted = string.Create(ic, $"during refit at epoch {refitHistory.Epochs.Count + 1} of {refitEpochs}; kept the early-stopped weights of epoch {refitEpochs} " +
+                    $"(best on the validation rows, validation loss {history.BestValidationLoss:G6}) instead of the unfinished refit");
+                refitInfo = string.Create(ic, $"interrupted at epoch {refitHistory.Epochs.Count + 1} of {refitEpochs}; not used");
+            }
+            else
+            {
+                using (Autodiff.NoGrad())
+                    foreach (var ((_, target), (_, source)) in network.NamedParameters().Zip(refitNetwork.NamedParameters())) target.CopyFrom(source.Detach());
+                refitInfo = $"on training + validation rows for {refitEpochs} epochs";
+            }
         }
 
         var report = Evaluation.Evaluate(model, HeldOutInputs(model, data, split.Test, heldOut),
@@ -196,10 +226,11 @@ public static class TrainingPipeline
         info["batch_size"] = options.BatchSize.ToString(CultureInfo.InvariantCulture);
         info["epochs_run"] = history.Epochs.Count.ToString(CultureInfo.InvariantCulture);
         info["best_epoch"] = (history.BestEpoch + 1).ToString(CultureInfo.InvariantCulture);
-        info["refit"] = settings.Refit && !history.Cancelled ? $"on training + validation rows for {history.BestEpoch + 1} epochs" : "no";
+        info["refit"] = refitInfo;
+        if (interrupted is not null) info["interrupted"] = interrupted;
         info["rows"] = $"{split.Train.Length} train, {split.Validation.Length} validation, {split.Test.Length} test";
         foreach (var (name, value) in report.Values()) info["test_" + name] = value.ToString("R", CultureInfo.InvariantCulture);
-        return new TrainingRun(model, history, report, split, DateTime.UtcNow - started) { HeldOut = heldOut };
+        return new TrainingRun(model, history, report, split, DateTime.UtcNow - started) { HeldOut = heldOut, Interrupted = interrupted };
     }
 
     /// <summary>The given examples (indices into <paramref name="data"/>'s examples) as preprocessed tensors; regression targets standardised, classes one-hot.</summary>

@@ -30,7 +30,7 @@ public class CliErrorTests
             { "infinite feature", ["train", Write("inf.csv", "a,b,y\n1,2,0\n1,inf,1\n" + string.Concat(Enumerable.Repeat("1,2,0\n1,2,1\n", 10))), "--target", "y"], "infinite" },
             { "single class", ["train", Write("one.csv", "a,y\n1,cat\n2,cat\n3,cat\n"), "--target", "y", "--task", "binary"], "class" },
             { "negative epochs", ["train", iris, "--target", "species", "--epochs", "-3"], "Epochs" },
-            { "zero learning rate", ["train", iris, "--target", "species", "--lr", "0"], "learning rate" },
+            { "zero learning rate", ["train", iris, "--target", "species", "--lr", "0"], "--lr: 0 is out of range" },
             { "unknown optimizer", ["train", iris, "--target", "species", "--optimizer", "lbfgs"], "optimizer" },
             { "bad hidden", ["train", iris, "--target", "species", "--hidden", "32,x"], "--hidden" },
             { "bad plot extension", ["train", iris, "--target", "species", "--plot", "curves.jpg"], ".png or .svg" },

@@ -65,9 +65,10 @@ public class TrainingQualityTests
     public void DivergenceIsReportedWithTheOpThatMadeTheNonFiniteValue()
     {
         var data = TabularData.Load(CliRunner.DataFile("diabetes.csv"), "progression");
-        var error = Assert.Throws<BackpropException>(() =>
+        var error = Assert.Throws<DivergenceException>(() =>
             TrainingPipeline.Run(data, new TrainSettings { Optimizer = "sgd", LearningRate = 1e6, Training = new TrainingOptions { Epochs = 50 } }));
         Assert.Contains("diverged", error.Message);
         Assert.Contains("learning rate", error.Message);
+        Assert.Equal(DivergenceCause.LearningRate, error.Cause);
     }
 }
