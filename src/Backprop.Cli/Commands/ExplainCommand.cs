@@ -17,13 +17,23 @@ internal static class ExplainCommand
         var files = new Argument<FileInfo[]>("MODEL_OR_DATA")
         {
             Description = "Either a model from 'backprop train' followed by DATA.csv (the model's own preprocessing applies), " +
-                "or just DATA.csv with the network options below (features used as given, like 'backprop grad').",
+                "or just DATA.csv with the network options below (features standardised as 'train' does, unless --raw).",
             Arity = new ArgumentArity(1, 2),
         };
         var target = CliOptions.Target(required: false);
         target.Description = "Target column (default with a model: the one it was trained on).";
-        var rows = new Option<string>("--rows") { Description = "Row indices (0-based, after the header) forming the mini-batch, e.g. 0 or 0,1,2.", DefaultValueFactory = _ => "0,1" };
-        var layout = new Option<string>("--layout") { Description = "columns: the course notation (examples as columns, z = W a + b); rows: the code notation (examples as rows, z = a Wᵀ + b).", DefaultValueFactory = _ => "columns" };
+        var rows = new Option<string?>("--rows")
+        {
+            Description = "Data rows (0-based, after the header) forming the mini-batch: indices and ranges, e.g. 0,1 or 0-4,50. " +
+                "Default: for a classifier the first row of each class (up to 3 classes), so the batch has examples of different classes; for regression 0,1.",
+        };
+        var layout = new Option<string>("--layout") { Description = "columns: the course notation (examples as columns, Z = W A + b); rows: the code notation (examples as rows, z = a Wᵀ + b).", DefaultValueFactory = _ => "columns" };
+        var convention = new Option<string>("--convention")
+        {
+            Description = "course: Andrew Ng's dZ[L] = A[L] − Y, dW = (1/m) dZ A[l−1]ᵀ, db = (1/m) Σ dZ; " +
+                "mean-in-delta: the engine's δ[L] = (ŷ − y)/m, dW = δ a[l−1]ᵀ. Both give identical dW and db.",
+            DefaultValueFactory = _ => "course",
+        };
         var format = new Option<string>("--format")
         {
             Description = "text (terminal), markdown (LaTeX maths), html (self-contained page with MathML) or json; " +
@@ -39,10 +49,21 @@ internal static class ExplainCommand
         var dtype = CliOptions.DType();
         dtype.DefaultValueFactory = _ => "float64";
         var seed = CliOptions.Seed();
-        var command = new Command("explain", "Show the forward and backward pass on chosen rows step by step: formulas, shapes, numbers, and a check of each.\n" +
-            "Examples: backprop explain data/breast-cancer.csv --target diagnosis --hidden 3 --rows 0,1\n" +
+        var raw = new Option<bool>("--raw") { Description = "Use the data file's feature values as given instead of standardising them (no effect with a model, which has its own preprocessing)." };
+        var lr = new Option<double?>("--lr") { Description = "Add the update: one gradient-descent step W ← W − α dW with this α, and the loss on the same rows after it. Default: no update section." };
+        var entry = new Option<string?>("--entry") { Description = "Write out one parameter entry's derivative as a sum of products of scalar factors over examples and paths, e.g. \"W[1][0,2]\" or \"b[2][0]\" (0-based indices)." };
+        var mode = new Option<string>("--mode")
+        {
+            Description = "reverse: the backward pass only; forward: also run forward mode, carrying ∂a[l]/∂W[k] through the layers during the forward pass, " +
+                "its dW checked against reverse mode, and a table of the multiply-adds and numbers held by each mode.",
+            DefaultValueFactory = _ => "reverse",
+        };
+        var command = new Command("explain", "Show the forward and backward pass on chosen rows step by step: parameters, formulas, shapes, numbers, and a check of each.\n" +
+            "Examples: backprop explain data/breast-cancer.csv --target diagnosis --hidden 3\n" +
+            "          backprop explain data/iris.csv --target species --hidden 4 --rows 0,50,100 --lr 0.5 --entry \"W[1][0,2]\"\n" +
+            "          backprop explain data/breast-cancer.csv --target diagnosis --hidden 3 --mode forward\n" +
             "          backprop explain model.safetensors data/iris.csv --format html --out explain.html")
-        { files, target, rows, layout, format, output, hidden, activation, task, weights, dtype, seed };
+        { files, target, rows, layout, convention, format, output, hidden, activation, task, weights, dtype, seed, raw, lr, entry, mode };
         command.SetAction(parse =>
         {
             var given = parse.GetValue(files)!;
@@ -56,37 +77,73 @@ internal static class ExplainCommand
                 var other => throw new CliUsageException($"--layout: '{other}' is not a layout; use columns or rows."),
             };
             var dt = DTypeExtensions.Parse(parse.GetValue(dtype)!);
+            var conv = parse.GetValue(convention)!.ToLowerInvariant() switch
+            {
+                "course" => ExplainConvention.Course,
+                "mean-in-delta" => ExplainConvention.MeanInDelta,
+                var other => throw new CliUsageException($"--convention: '{other}' is not a convention; use course or mean-in-delta."),
+            };
+            bool forwardMode = parse.GetValue(mode)!.ToLowerInvariant() switch
+            {
+                "reverse" => false,
+                "forward" => true,
+                var other => throw new CliUsageException($"--mode: '{other}' is not a mode; use reverse or forward."),
+            };
+            if (parse.GetValue(lr) is double rate && !(rate > 0 && double.IsFinite(rate)))
+                throw new CliUsageException($"--lr: {rate.ToString(System.Globalization.CultureInfo.InvariantCulture)} is not a positive learning rate.");
             string dataPath = CliOptions.RequireFile(given[^1]);
-            int[] chosen = ParseRows(parse.GetValue(rows)!);
+            if (parse.GetValue(output) is { } outFile) CheckOutput(outFile.FullName, given.Select(g => g.FullName).ToArray());
+            string? rowsText = parse.GetValue(rows);
+            int[] chosen;
 
             Sequential network;
             TaskKind kind;
             Tensor inputs, targets;
-            string source;
+            string source, preprocessing;
+            IReadOnlyList<string> featureNames;
             if (given.Length == 2)
             {
                 var model = ModelFile.Load(CliOptions.RequireFile(given[0]));
                 var table = TabularData.Load(dataPath, parse.GetValue(target) ?? model.TargetName, model.Task);
+                chosen = rowsText is null ? DefaultRows(table) : ParseRows(rowsText);
                 CheckRows(chosen, table.Rows, dataPath);
                 var features = table.Features.SelectRows(chosen);
                 network = model.Network;
                 kind = model.Task;
                 inputs = model.PrepareInputs(features).To(dt);
                 targets = Targets(table, chosen, kind, model, dt);
-                source = $"{Path.GetFileName(given[0].FullName)} on {Path.GetFileName(dataPath)}, rows {string.Join(", ", chosen)} (standardised as in training)";
+                featureNames = table.FeatureNames;
+                source = $"{Path.GetFileName(given[0].FullName)} on {Path.GetFileName(dataPath)}, rows {RowList(chosen)}";
+                preprocessing = "standardised as in training (the model's own mean and standard deviation)";
             }
             else
             {
                 var targetName = parse.GetValue(target) ?? throw new CliUsageException("--target is required when no model is given: name the column to predict.");
                 var table = TabularData.Load(dataPath, targetName, CliOptions.ParseTask(parse.GetValue(task)));
+                chosen = rowsText is null ? DefaultRows(table) : ParseRows(rowsText);
                 CheckRows(chosen, table.Rows, dataPath);
                 kind = table.Task;
                 network = Mlp.Create(table.Features.Columns, CliOptions.ParseHidden(parse.GetValue(hidden)!), TaskHead.Outputs(kind, table.Labels?.Count ?? 0),
                     ActivationExtensions.Parse(parse.GetValue(activation)!), Init.Auto, new Rng(parse.GetValue(seed)), dt);
                 if (parse.GetValue(weights) is { } w) GradCommand.LoadWeights(CliOptions.RequireFile(w), network.NamedParameters().ToArray());
-                inputs = Tensor.FromArray(table.Features.SelectRows(chosen).Values, [chosen.Length, table.Features.Columns], dt);
+                var values = table.Features.SelectRows(chosen).Values;
+                if (parse.GetValue(raw))
+                    preprocessing = "raw: feature values as given in the file (--raw)";
+                else
+                {
+                    // The rule of 'train': mean and standard deviation of the training rows only (not the
+                    // validation or test rows), of the same seeded split.
+                    var settings = new TrainSettings();
+                    var split = Split.For(table, settings.TestFraction, settings.ValidationFraction, parse.GetValue(seed));
+                    var standardizer = Standardizer.Fit(table.Features, split.Train);
+                    values = standardizer.Transform(values);
+                    preprocessing = string.Create(System.Globalization.CultureInfo.InvariantCulture,
+                        $"standardised: (x − mean)/sd per feature, mean and sd of the {split.Train.Length} training rows of train's split (seed {parse.GetValue(seed)}, test {settings.TestFraction:P0}, validation {settings.ValidationFraction:P0}); --raw keeps the values as given");
+                }
+                inputs = Tensor.FromArray(values, [chosen.Length, table.Features.Columns], dt);
                 targets = Targets(table, chosen, kind, null, dt);
-                source = $"{Path.GetFileName(dataPath)}, rows {string.Join(", ", chosen)} (features as given)";
+                featureNames = table.FeatureNames;
+                source = $"{Path.GetFileName(dataPath)}, rows {RowList(chosen)}{(kind == TaskKind.Regression ? "" : $", classes {string.Join(", ", chosen.Select(r => table.RawTargets[r]))}")}";
             }
 
             if (fmt is "trace" or "dot" or "mermaid")
@@ -106,7 +163,19 @@ internal static class ExplainCommand
                 layers.Add(new ExplainLayer(linear.Weight.Detach().To(dt), (linear.Bias ?? Tensor.Zeros([linear.OutFeatures], dt)).Detach().To(dt), act, slope));
             }
             var explainTask = kind switch { TaskKind.Binary => ExplainTask.Binary, TaskKind.Multiclass => ExplainTask.Multiclass, _ => ExplainTask.Regression };
-            var explanation = Explainer.Explain(layers, explainTask, inputs, targets, new ExplainOptions { Layout = lay, DType = dt, Source = source });
+            var explanation = Explainer.Explain(layers, explainTask, inputs, targets, new ExplainOptions
+            {
+                Layout = lay,
+                DType = dt,
+                Source = source,
+                Convention = conv,
+                LearningRate = parse.GetValue(lr),
+                Entry = parse.GetValue(entry),
+                ForwardMode = forwardMode,
+                FeatureNames = featureNames,
+                Preprocessing = preprocessing,
+                Rows = chosen,
+            });
             string text = fmt switch
             {
                 "markdown" => explanation.ToMarkdown(),
@@ -124,7 +193,7 @@ internal static class ExplainCommand
     {
         if (parse.GetValue<FileInfo?>("--out") is { } file)
         {
-            File.WriteAllText(file.FullName, text);
+            FileOutput.WriteAllText(file.FullName, text);
             parse.InvocationConfiguration.Error.WriteLine($"written to {file.FullName} ({summary})");
         }
         else parse.InvocationConfiguration.Output.Write(text);
@@ -167,18 +236,42 @@ internal static class ExplainCommand
             : throw new DataException($"Row {row}: label '{label}' is not one the model knows ({string.Join(", ", model.ClassLabels)}).");
     }
 
-    private static int[] ParseRows(string text)
+    /// <summary>"0-4,50" → 0, 1, 2, 3, 4, 50: indices and inclusive ranges, in the order given.</summary>
+    internal static int[] ParseRows(string text)
     {
-        try
+        var rows = new List<int>();
+        foreach (var part in text.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
         {
-            var rows = text.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries).Select(r => int.Parse(r, System.Globalization.CultureInfo.InvariantCulture)).ToArray();
-            if (rows.Length == 0 || rows.Any(r => r < 0)) throw new FormatException();
-            return rows;
+            var ends = part.Split('-', StringSplitOptions.TrimEntries);
+            if (ends.Length is < 1 or > 2 || !ends.All(e => int.TryParse(e, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out _)))
+                throw new CliUsageException($"--rows: '{part}' in '{text}' is not a row index or range; use e.g. 0 or 0,1,2 or 0-4,50.");
+            int from = int.Parse(ends[0], System.Globalization.CultureInfo.InvariantCulture);
+            int to = ends.Length == 2 ? int.Parse(ends[1], System.Globalization.CultureInfo.InvariantCulture) : from;
+            if (to < from) throw new CliUsageException($"--rows: the range '{part}' runs backwards; write it as {to}-{from}.");
+            if (rows.Count + (long)(to - from + 1) > 10_000) throw new CliUsageException($"--rows: '{text}' names more than 10000 rows; explain is for a small mini-batch.");
+            for (int r = from; r <= to; r++) rows.Add(r);
         }
-        catch (Exception e) when (e is FormatException or OverflowException)
-        {
-            throw new CliUsageException($"--rows: '{text}' is not a list of row indices; use e.g. 0 or 0,1,2.");
-        }
+        if (rows.Count == 0) throw new CliUsageException($"--rows: '{text}' names no rows; use e.g. 0 or 0,1,2 or 0-4,50.");
+        var repeated = rows.GroupBy(r => r).FirstOrDefault(g => g.Count() > 1);
+        if (repeated is not null) throw new CliUsageException($"--rows: row {repeated.Key} is named twice in '{text}'.");
+        return [.. rows];
+    }
+
+    /// <summary>The first row of each class (up to 3 classes), so a default batch never has one class only; regression: rows 0 and 1.</summary>
+    internal static int[] DefaultRows(TabularData table)
+    {
+        if (table.ClassIndices is not { } classes) return table.Rows >= 2 ? [0, 1] : [0];
+        var first = new SortedDictionary<int, int>();
+        for (int i = 0; i < classes.Length && first.Count < 3; i++) first.TryAdd(classes[i], i);
+        return [.. first.Values.Order()];
+    }
+
+    private static string RowList(int[] rows) => string.Join(", ", rows);
+
+    private static void CheckOutput(string path, string[] inputs)
+    {
+        if (inputs.Any(i => Path.GetFullPath(i) == Path.GetFullPath(path)))
+            throw new CliUsageException($"--out: '{path}' is one of the inputs; choose another file name so the input is not overwritten.");
     }
 
     private static void CheckRows(int[] rows, int count, string path)
