@@ -1,3 +1,4 @@
+using Backprop.IO;
 using System.Globalization;
 using Backprop.Cli.Commands;
 using Backprop.Data;
@@ -92,7 +93,7 @@ internal static class BoundaryAnimation
         }
         var gif = new GifEncoder(Side, Side + Caption, palette);
         for (int f = 0; f < rendered.Count; f++) gif.AddFrame(rendered[f], f == rendered.Count - 1 ? 300 : 12);
-        FileOutput.WriteAllBytes(path, gif.ToArray());
+        AtomicFile.WriteAllBytes(path, gif.ToArray());
     }
 
     private static int Class(double v, bool binary) => binary ? (v > 0.5 ? 1 : 0) : (int)v;

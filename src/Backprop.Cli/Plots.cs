@@ -1,3 +1,4 @@
+using Backprop.IO;
 using Backprop.Data;
 using ScottPlot;
 
@@ -226,6 +227,6 @@ internal static class Plots
         var bytes = path.EndsWith(".svg", StringComparison.OrdinalIgnoreCase)
             ? System.Text.Encoding.UTF8.GetBytes(plot.GetSvgXml(width, height))
             : plot.GetImageBytes(width, height, ImageFormat.Png);
-        FileOutput.WriteAllBytes(path, bytes);
+        AtomicFile.WriteAllBytes(path, bytes);
     }
 }

@@ -1,3 +1,4 @@
+using Backprop.IO;
 using System.CommandLine;
 using System.Globalization;
 using System.Text;
@@ -61,11 +62,13 @@ internal static class DemoCommand
         {
             var plotPath = parse.GetValue(plot)!.FullName;
             Plots.CheckPath(plotPath);
+            OutputPath.Check(plotPath);
             var gifPath = parse.GetValue(animate)?.FullName;
             if (gifPath is not null)
             {
                 if (!gifPath.EndsWith(".gif", StringComparison.OrdinalIgnoreCase))
                     throw new CliUsageException($"--animate: '{gifPath}' is not a .gif file name; use e.g. --animate boundary.gif.");
+                OutputPath.Check(gifPath, plotPath);
             }
             int n = parse.GetValue(samples);
             if (n < 20) throw new CliUsageException($"--samples: {n} points are too few; use at least 20.");

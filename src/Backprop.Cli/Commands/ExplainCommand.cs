@@ -1,3 +1,4 @@
+using Backprop.IO;
 using System.CommandLine;
 using Backprop.Data;
 using Backprop.Explain;
@@ -92,7 +93,7 @@ internal static class ExplainCommand
             if (parse.GetValue(lr) is double rate && !(rate > 0 && double.IsFinite(rate)))
                 throw new CliUsageException($"--lr: {rate.ToString(System.Globalization.CultureInfo.InvariantCulture)} is not a positive learning rate.");
             string dataPath = CliOptions.RequireFile(given[^1]);
-            if (parse.GetValue(output) is { } outFile) CheckOutput(outFile.FullName, given.Select(g => g.FullName).ToArray());
+            if (parse.GetValue(output) is { } outFile) OutputPath.Check(outFile.FullName, given.Select(g => g.FullName).ToArray());
             string? rowsText = parse.GetValue(rows);
             int[] chosen;
 
@@ -193,7 +194,7 @@ internal static class ExplainCommand
     {
         if (parse.GetValue<FileInfo?>("--out") is { } file)
         {
-            FileOutput.WriteAllText(file.FullName, text);
+            AtomicFile.WriteAllText(file.FullName, text);
             parse.InvocationConfiguration.Error.WriteLine($"written to {file.FullName} ({summary})");
         }
         else parse.InvocationConfiguration.Output.Write(text);
@@ -267,12 +268,6 @@ internal static class ExplainCommand
     }
 
     private static string RowList(int[] rows) => string.Join(", ", rows);
-
-    private static void CheckOutput(string path, string[] inputs)
-    {
-        if (inputs.Any(i => Path.GetFullPath(i) == Path.GetFullPath(path)))
-            throw new CliUsageException($"--out: '{path}' is one of the inputs; choose another file name so the input is not overwritten.");
-    }
 
     private static void CheckRows(int[] rows, int count, string path)
     {

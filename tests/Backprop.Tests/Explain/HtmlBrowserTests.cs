@@ -25,7 +25,7 @@ public partial class HtmlBrowserTests
     public void ThePageRendersItsEquationsInHeadlessChromium()
     {
         var (x, y) = ExplainTestData.BreastCancerRows(0, 19);
-        var e = Explainer.Explain(ExplainTestData.RandomLayers(3, [30, 3, 1], ["relu", "sigmoid"]), ExplainTask.Binary, x, y);
+        var e = Explainer.Explain(ExplainTestData.RandomLayers(3, [30, 3, 1], ["relu", "sigmoid"]), ExplainTask.Binary, x, y, new ExplainOptions { Convention = ExplainConvention.MeanInDelta });
         string html = e.ToHtml();
         string dir = Directory.CreateTempSubdirectory("backprop-explain-").FullName;
         try
