@@ -200,16 +200,54 @@ internal static class ExplainCommand
         else parse.InvocationConfiguration.Output.Write(text);
     }
 
-    /// <summary>The recorded graph of the mean loss as a function of the parameters, named as in PyTorch.</summary>
+    /// <summary>
+    /// The recorded graph of the mean loss as a function of the parameters, in the course's names: x,
+    /// W[1], b[1], z[1], a[1], …, z[L] (the logits the loss works on), y and L.
+    /// </summary>
     private static GraphTrace GraphOfLoss(Sequential network, TaskKind kind, Tensor inputs, Tensor targets, DType dt)
     {
         int m = inputs.Size(0);
         var y = kind == TaskKind.Regression
             ? targets.Reshape(m, 1)
             : TaskHead.Targets(kind, targets.ToDoubleArray().Select(v => (int)v).ToArray(), [], network.Layers.OfType<Linear>().Last().OutFeatures, dt);
-        var named = network.NamedParameters().ToArray();
-        var loss = FunctionalCall.Of(network, inputs, outputs => TaskHead.Loss(kind, outputs, y));
-        return GraphTrace.Explain(loss, named.Select(p => p.Parameter.Detach().To(dt)).ToArray(), named.Select(p => p.Name).ToArray());
+        var modules = network.Layers;
+        var parameters = new List<Tensor>();
+        var names = new List<string>();
+        var activations = new List<Module?>();
+        int l = 0;
+        for (int i = 0; i < modules.Count; i++)
+        {
+            if (modules[i] is not Linear linear) continue;
+            l++;
+            parameters.Add(linear.Weight.Detach().To(dt));
+            names.Add($"W[{l}]");
+            parameters.Add((linear.Bias ?? Tensor.Zeros([linear.OutFeatures], dt)).Detach().To(dt));
+            names.Add($"b[{l}]");
+            activations.Add(i + 1 < modules.Count && modules[i + 1] is not Linear ? modules[i + 1] : null);
+        }
+        int layers = l;
+        return GraphTrace.Explain(p =>
+        {
+            var named = new List<(string, Tensor)> { ("x", inputs), ("y", y) };
+            var a = inputs;
+            Tensor z = a;
+            for (int k = 1; k <= layers; k++)
+            {
+                var product = a.MatMul(p[2 * (k - 1)], transposeB: true);
+                named.Add(($"a[{k - 1}]W[{k}]ᵀ", product));
+                z = product + p[2 * (k - 1) + 1];
+                named.Add(($"z[{k}]", z));
+                if (k < layers && activations[k - 1] is { } act)
+                {
+                    a = act.Forward(z);
+                    named.Add(($"a[{k}]", a));
+                }
+                else a = z;
+            }
+            var loss = TaskHead.Loss(kind, z, y);
+            named.Add(("L", loss));
+            return (loss, named);
+        }, [.. parameters], [.. names]);
     }
 
     private static string ActivationName(Module module) => module switch
