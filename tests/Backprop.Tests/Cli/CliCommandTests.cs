@@ -147,7 +147,7 @@ public class CliCommandTests
         var r = CliRunner.Run("explain", CliRunner.DataFile("iris.csv"), "--target", "species", "--hidden", "3", "--rows", "0,50", "--format", format);
         Assert.True(r.ExitCode == 0, r.Error);
         Assert.Contains(marker, r.Output);
-        Assert.Contains("0.weight", r.Output);
+        Assert.Contains("W[1]", r.Output);
         Assert.Contains("LogSoftmax", r.Output);
     }
 }

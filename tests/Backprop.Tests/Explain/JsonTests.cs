@@ -22,7 +22,7 @@ public class JsonTests
         Assert.Equal(new[] { "header", "parameters", "forward", "backward" }, root.EnumerateObject().Select(p => p.Name));
 
         var steps = root.GetProperty("forward").EnumerateArray().Concat(root.GetProperty("backward").EnumerateArray()).ToList();
-        Assert.Equal(e.Steps.Select(s => s.Name), steps.Select(s => s.GetProperty("name").GetString()));
+        Assert.Equal(e.Forward.Concat(e.Backward).Select(s => s.Name), steps.Select(s => s.GetProperty("name").GetString()));
         foreach (var step in steps)
         {
             Assert.Equal(StepKeys, step.EnumerateObject().Select(p => p.Name));
