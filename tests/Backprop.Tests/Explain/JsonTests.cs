@@ -7,7 +7,7 @@ namespace Backprop.Tests.Explain;
 /// <summary>The JSON schema, and that its dW and db are the gradients PyTorch would report.</summary>
 public class JsonTests
 {
-    private static readonly string[] StepKeys = ["name", "formula", "shape", "values", "check"];
+    private static readonly string[] StepKeys = ["name", "symbol", "formula", "shape", "values", "check"];
 
     [Theory]
     [InlineData(ExplainLayout.Columns)]
