@@ -243,6 +243,51 @@ public class LearnerPathTests
         Assert.Contains("analytic ∂f/∂x = [12]", result.ToString());
     }
 
+    [Theory]
+    [InlineData("dot")]
+    [InlineData("mermaid")]
+    [InlineData("trace")]
+    public void GraphExportsUseTheCoursesNamesAndLabelEveryLine(string format)
+    {
+        var r = CliRunner.Run("explain", CliRunner.DataFile("iris.csv"), "--target", "species", "--hidden", "3", "--format", format);
+        Assert.True(r.ExitCode == 0, r.Error);
+        foreach (var name in new[] { "x", "W[1]", "b[1]", "z[1]", "a[1]", "W[2]", "b[2]", "z[2]", "L" })
+            Assert.Contains(format == "trace" ? $"{name}" : $"\"{name}", r.Output.Replace("[/\"", "\"").Replace("([\"", "\"").Replace("[label=\"", "\""));
+        Assert.DoesNotContain("0.weight", r.Output);
+        if (format == "trace")
+        {
+            // Every VJP line is labelled, also after a constant input (y in y · log softmax).
+            var lines = r.Output.Split('\n');
+            Assert.All(lines.Where(l => l.Contains("+=")), l => Assert.Contains("VJP", l));
+        }
+        else
+        {
+            var edges = r.Output.Split('\n').Where(l => l.Contains(format == "dot" ? " -> " : " -->")).ToList();
+            Assert.NotEmpty(edges);
+            Assert.All(edges, e => Assert.True(e.Contains("VJP") || e.Contains("constant input"), e));
+        }
+    }
+
+    [Fact]
+    public void TheHtmlHeadsStepsWithSymbolsAndWritesNotesInMathMl()
+    {
+        string html = Iris(new ExplainOptions { Convention = ExplainConvention.MeanInDelta }).ToHtml();
+        Assert.Contains("<h3><math><mrow><msup><mi>δ</mi>", html);
+        Assert.DoesNotContain("<h3>delta[", html);
+        Assert.DoesNotContain("e^{", html);
+        Assert.Contains("<li>The transpose gives <math><mi mathvariant=\"normal\">d</mi><msup><mi>a</mi>", html);
+        Assert.Contains("\"DejaVu Math TeX Gyre\"", html);
+    }
+
+    [Fact]
+    public void LogAxesGetRoundTicks()
+    {
+        var labels = Backprop.Cli.Plots.LogTickLabels(1, 4, fine: false).Where(t => t.Label is not null).Select(t => t.Label!).ToArray();
+        Assert.Equal(new[] { "10", "100", "1,000", "10,000" }, labels);
+        var fine = Backprop.Cli.Plots.LogTickLabels(0, 1, fine: true).Where(t => t.Label is not null).Select(t => t.Label!).ToArray();
+        Assert.Equal(new[] { "1", "2", "5", "10" }, fine);
+    }
+
     private static double[] Flatten(JsonElement e) => e.ValueKind == JsonValueKind.Array ? e.EnumerateArray().SelectMany(Flatten).ToArray() : [e.GetDouble()];
 
     private static void AssertEqual(double[] expected, double[] actual, double tol)
