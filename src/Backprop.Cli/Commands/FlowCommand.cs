@@ -33,6 +33,8 @@ internal static class FlowCommand
         };
         command.SetAction(parse =>
         {
+            // The demo computes in float64 (tensors made from double arrays and its layers follow the default).
+            using var float64 = Tensor.UseDefaultDType(DType.Float64);
             var surface = parse.GetValue(loss)!.ToLowerInvariant() switch
             {
                 "quadratic" => Surface.Quadratic(parse.GetValue(condition)),

@@ -44,7 +44,7 @@ internal static class ModelCommands
                 var result = new JsonObject { ["task"] = trained.Task.ToString().ToLowerInvariant(), ["data"] = Path.GetFileName(path), ["test"] = Reports.ToJson(report) };
                 parse.InvocationConfiguration.Output.WriteLine(result.ToJsonString());
             }
-            else Reports.Write(Consoles.For(parse.InvocationConfiguration.Output, false), $"Metrics on {Markup.Escape(Path.GetFileName(path))} ({report.Rows} rows)", report);
+            else Reports.Write(Consoles.For(parse.InvocationConfiguration.Output, false), $"Metrics on {Path.GetFileName(path)} ({report.Rows} rows)", report);
             return 0;
         });
         return command;

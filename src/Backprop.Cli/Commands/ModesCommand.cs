@@ -71,6 +71,9 @@ internal static class ModesCommand
                     rep.RelativeToForward(rep.Costs[2]).Bytes.ToString("F0", CultureInfo.InvariantCulture) + "×");
             }
             console.Write(table);
+            console.WriteLine("Columns: network = layer sizes (inputs-hidden-hidden-output); P = parameters; forward ms = median time of one forward pass;");
+            console.WriteLine("reverse, forward-mode full, forward gradient = time of one gradient by that mode, in forward passes (×);");
+            console.WriteLine("memory fwd-mode = bytes allocated by the forward-mode full gradient, in multiples of one forward pass's allocation.");
             console.WriteLine(conclusion);
             if (plotPath is not null) console.MarkupLine($"plot written to [green]{Markup.Escape(plotPath == "-" ? "standard output" : plotPath)}[/]");
             return 0;

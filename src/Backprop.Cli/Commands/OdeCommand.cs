@@ -48,6 +48,8 @@ internal static class OdeCommand
         };
         command.SetAction(parse =>
         {
+            // The demo computes in float64 (tensors made from double arrays and its layers follow the default).
+            using var float64 = Tensor.UseDefaultDType(DType.Float64);
             var output = parse.InvocationConfiguration.Output;
             var err = Consoles.For(parse.InvocationConfiguration.Error, true);
             if (parse.GetValue(memoryTable))

@@ -229,11 +229,21 @@ internal static class TrainCommand
         var epochs = run.History.Epochs;
         var x = epochs.Select(e => (double)e.Epoch).ToArray();
         string score = ScoreName(run.Model.Task);
-        Plots.Lines(path, $"Training curves ({run.Model.TrainingInfo.GetValueOrDefault("source", "")})", "epoch", "loss",
+        // The loss's units: a regression trains on standardised targets, so its MSE is in (target sd)².
+        string lossLabel = run.Model.Task switch
+        {
+            TaskKind.Regression => "loss: MSE of standardised targets, in (target sd)²",
+            _ => "loss: cross-entropy, nats per example",
+        };
+        var marks = new List<PlotMark>();
+        if (run.History.BestEpoch >= 0) marks.Add(new PlotMark($"best validation epoch ({run.History.BestEpoch + 1}): weights kept", run.History.BestEpoch + 1));
+        if (run.Model.TrainingInfo.GetValueOrDefault("refit", "no") is var refit && refit != "no" && run.History.BestEpoch >= 0)
+            marks.Add(new PlotMark($"refit on train + validation, {run.History.BestEpoch + 1} epochs", run.History.BestEpoch + 1));
+        Plots.Lines(path, $"Training curves ({run.Model.TrainingInfo.GetValueOrDefault("source", "")})", "epoch", lossLabel,
         [
             new PlotSeries("train loss", x, epochs.Select(e => e.TrainLoss).ToArray()),
             new PlotSeries("validation loss", x, epochs.Select(e => e.ValidationLoss).ToArray()),
             new PlotSeries($"validation {score}", x, epochs.Select(e => e.ValidationScore).ToArray(), RightAxis: true),
-        ], rightLabel: score);
+        ], rightLabel: score, marks: marks);
     }
 }

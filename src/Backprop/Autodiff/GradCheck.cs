@@ -4,7 +4,20 @@ using System.Text;
 namespace Backprop;
 
 /// <summary>How one input's analytic gradient compared with central differences.</summary>
-public sealed record GradCheckInputReport(int Index, int[] Shape, double MaxAbsError, double MaxRelError, int WorstElement, double Analytic, double Numeric, bool Passed);
+/// <param name="Index">Which input.</param>
+/// <param name="Shape">The input's shape.</param>
+/// <param name="MaxAbsError">Largest |analytic − numeric| over its elements.</param>
+/// <param name="MaxRelError">Largest relative error over its elements.</param>
+/// <param name="WorstElement">The flat index of the element with the largest absolute error.</param>
+/// <param name="Analytic">The analytic value at the worst element.</param>
+/// <param name="Numeric">The central difference at the worst element.</param>
+/// <param name="AnalyticValues">
+/// Every element's analytic derivative of ⟨w, f⟩: for a scalar f (w = 1) the gradient ∂f/∂x itself.
+/// </param>
+/// <param name="NumericValues">The central differences of ⟨w, f⟩ for the same elements.</param>
+/// <param name="Passed">Whether every element was within tolerance.</param>
+public sealed record GradCheckInputReport(int Index, int[] Shape, double MaxAbsError, double MaxRelError, int WorstElement, double Analytic, double Numeric, bool Passed,
+    double[] AnalyticValues, double[] NumericValues);
 
 /// <summary>The outcome of <c>GradCheck.Check</c>: one report per input, plus the forward-mode checks.</summary>
 public sealed class GradCheckResult
@@ -16,6 +29,11 @@ public sealed class GradCheckResult
     /// <summary>|⟨w, J·u⟩ − ⟨Jᵀ·w, u⟩| relative to their size: forward and reverse mode agreeing.</summary>
     public required double TransposeRelError { get; init; }
     public required bool TransposePassed { get; init; }
+    /// <summary>
+    /// True when f returned one number: the cotangent is then 1, so the reports hold the gradient
+    /// itself; otherwise they hold the gradient of ⟨w, f⟩ for the random cotangent w.
+    /// </summary>
+    public required bool ScalarOutput { get; init; }
 
     public bool Passed => JvpPassed && TransposePassed && Inputs.All(r => r.Passed);
     public double MaxAbsError => Inputs.Count == 0 ? 0 : Inputs.Max(r => r.MaxAbsError);
@@ -32,6 +50,12 @@ public sealed class GradCheckResult
             if (!r.Passed)
                 sb.Append(string.Create(CultureInfo.InvariantCulture, $"  <- element {r.WorstElement}: analytic {r.Analytic:G10}, numeric {r.Numeric:G10}"));
             sb.AppendLine();
+            // For a scalar f the numbers are the gradient itself, worth seeing when there are few.
+            if (ScalarOutput && r.AnalyticValues.Length <= 12)
+            {
+                sb.AppendLine("    analytic ∂f/∂x = [" + string.Join(", ", r.AnalyticValues.Select(v => v.ToString("G10", CultureInfo.InvariantCulture))) + "]");
+                sb.AppendLine("    numeric  ∂f/∂x = [" + string.Join(", ", r.NumericValues.Select(v => v.ToString("G10", CultureInfo.InvariantCulture))) + "]");
+            }
         }
         sb.AppendLine(string.Create(CultureInfo.InvariantCulture, $"  forward mode (JVP vs finite differences): max abs error {JvpMaxAbsError:E2}{(JvpPassed ? "" : "  <- FAILED")}"));
         sb.Append(string.Create(CultureInfo.InvariantCulture, $"  <w, J u> vs <J^T w, u>: rel error {TransposeRelError:E2}{(TransposePassed ? "" : "  <- FAILED")}"));
@@ -42,7 +66,8 @@ public sealed class GradCheckResult
 /// <summary>
 /// Checks the derivatives of any function of tensors against float64 central differences
 /// (f(x + h·e) − f(x − h·e)) / 2h, in reverse mode and in forward mode, and checks the two modes against
-/// each other with ⟨w, J·u⟩ = ⟨Jᵀ·w, u⟩ (math.md §6). A non-scalar output is reduced with a random
+/// each other with ⟨w, J·u⟩ = ⟨Jᵀ·w, u⟩ (docs/math.md). A scalar output is differentiated as it is
+/// (w = 1), so the reports carry the gradient itself; a non-scalar output is reduced with a random
 /// cotangent w, which tests every output's derivative at once with probability 1.
 /// </summary>
 public static class GradCheck
@@ -59,7 +84,11 @@ public static class GradCheck
         var x = inputs.Select(t => t.Detach().To(DType.Float64)).ToArray();
         var rng = new Rng(seed);
         var y0 = Evaluate(f, x);
+        bool scalar = y0.Length == 1;
+        // A random cotangent would scale a scalar gradient by a random number (8 shown as 3.06);
+        // the draw is still made so the tangent directions below do not depend on the output's size.
         var w = Tensor.RandomNormal(y0.Dims, rng, dtype: DType.Float64);
+        if (scalar) w = Tensor.OnesLike(w);
 
         var (_, analytic) = Transforms.Vjp(f, x, w);
         var reports = new List<GradCheckInputReport>();
@@ -67,6 +96,7 @@ public static class GradCheck
         {
             var a = analytic[i].ToDoubleArray();
             var values = x[i].Span<double>();
+            var numericValues = new double[values.Length];
             double maxAbs = 0, maxRel = 0, worstA = 0, worstN = 0;
             int worst = -1;
             bool passed = true;
@@ -79,6 +109,7 @@ public static class GradCheck
                 double minus = Dot(Evaluate(f, x), w);
                 values[j] = saved;
                 double numeric = (plus - minus) / (2 * step);
+                numericValues[j] = numeric;
                 double err = Math.Abs(a[j] - numeric);
                 // NaN compares false, so a NaN on either side fails the element.
                 bool ok = err <= absoluteTolerance + relativeTolerance * Math.Abs(numeric);
@@ -92,7 +123,7 @@ public static class GradCheck
                     worstN = numeric;
                 }
             }
-            reports.Add(new GradCheckInputReport(i, x[i].Dims.ToArray(), maxAbs, maxRel, worst, worstA, worstN, passed));
+            reports.Add(new GradCheckInputReport(i, x[i].Dims.ToArray(), maxAbs, maxRel, worst, worstA, worstN, passed, a, numericValues));
         }
 
         // Forward mode along a random direction u: J·u against the central difference of f along u.
@@ -127,6 +158,7 @@ public static class GradCheck
             JvpPassed = jvpOk,
             TransposeRelError = transposeRel,
             TransposePassed = transposeOk,
+            ScalarOutput = scalar,
         };
     }
 

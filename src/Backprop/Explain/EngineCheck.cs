@@ -130,6 +130,25 @@ internal sealed class EngineCheck
         return check;
     }
 
+    /// <summary>The engine's loss (float64, rows layout) of the network on its batch: the check of a recomputed loss.</summary>
+    public static double LossOf(Network net)
+    {
+        var a = net.X.To(DType.Float64);
+        var y = net.YRows.To(DType.Float64);
+        Tensor z = a;
+        for (int l = 1; l <= net.L; l++)
+        {
+            z = a.MatMul(net.W[l].To(DType.Float64), transposeB: true) + net.B[l].To(DType.Float64);
+            a = Network.Activate(net.Activations[l], net.Slopes[l], z, 1);
+        }
+        return (net.Task switch
+        {
+            ExplainTask.Binary => Losses.BinaryCrossEntropyWithLogits(z, y),
+            ExplainTask.Multiclass => Losses.SoftmaxCrossEntropy(z, net.Classes),
+            _ => Losses.MeanSquaredError(z, y),
+        }).Item();
+    }
+
     /// <summary>All indices when there are at most <paramref name="max"/>, else that many evenly spaced ones (first and last included).</summary>
     internal static int[] SampleIndices(int length, int max)
     {

@@ -4,7 +4,7 @@ namespace Backprop.Explain;
 
 /// <summary>
 /// Explains the forward and backward pass of a fully connected network on a mini-batch, step by step
-/// (math.md §1–3): every quantity is computed by its hand formula in the chosen layout, and checked
+/// (docs/math.md): every quantity is computed by its hand formula in the chosen layout, and checked
 /// against the autodiff engine and against float64 central differences.
 /// </summary>
 public static class Explainer
@@ -20,9 +20,39 @@ public static class Explainer
     {
         options ??= new ExplainOptions();
         var net = Network.Create(layers, task, inputs, targets, options.DType);
-        var hand = HandPass.Run(net, options.Layout);
+        var hand = HandPass.Run(net, options.Layout, options.Convention);
         var engine = EngineCheck.Run(net, options);
-        return StepBuilder.Build(net, hand, engine, options);
+        if (options.FeatureNames is { } names && names.Count != net.Sizes[0])
+            throw new BackpropException($"explain: {names.Count} feature names were given for {net.Sizes[0]} inputs.");
+        var explanation = StepBuilder.Build(net, hand, engine, options);
+        explanation.Parameters = ParameterSteps(net, options);
+        if (options.LearningRate is not null) explanation.Update = UpdateBuilder.Build(net, hand, engine, options);
+        if (options.Entry is not null) explanation.Entry = EntryChainBuilder.Build(net, hand, engine, options);
+        if (options.ForwardMode) explanation.ForwardMode = ForwardModeBuilder.Build(net, hand, engine, options);
+        return explanation;
+    }
+
+    /// <summary>W[l] and b[l] as given, before the forward pass, with their PyTorch names.</summary>
+    private static List<ExplainStep> ParameterSteps(Network net, ExplainOptions options)
+    {
+        bool cols = options.Layout == ExplainLayout.Columns;
+        var steps = new List<ExplainStep>();
+        for (int l = 1; l <= net.L; l++)
+        {
+            // nn.Sequential numbers its modules: Linear, activation, Linear, … so layer l is module 2(l − 1).
+            string module = (2 * (l - 1)).ToString(CultureInfo.InvariantCulture);
+            int[] wShape = [net.Sizes[l], net.Sizes[l - 1]];
+            steps.Add(new ExplainStep($"W[{l}]", F.Var("W", l), F.Var("W", l) + F.Raw($" ({module}.weight)", $@"\quad	exttt{{{module}.weight}}", $"<mtext>  ({module}.weight)</mtext>"),
+                [wShape], $"(out, in) = {ShapeUtil.Format(wShape)}", net.W[l], StepCheck.None(net.W[l].Length),
+                [$"Row i holds the weights into unit i of layer {l}; column k those from unit k of layer {l - 1}{(l == 1 ? " (feature k)" : "")}."])
+            { ParameterName = $"{module}.weight", ColumnLabels = l == 1 && net.Sizes[0] <= options.MaxFullColumns ? options.FeatureNames : null });
+            var b = cols ? net.B[l].Reshape(net.Sizes[l], 1) : net.B[l];
+            steps.Add(new ExplainStep($"b[{l}]", F.Var("b", l), F.Var("b", l) + F.Raw($" ({module}.bias)", $@"\quad	exttt{{{module}.bias}}", $"<mtext>  ({module}.bias)</mtext>"),
+                [b.Shape.ToArray()], ShapeUtil.Format(b.Shape.ToArray()), b, StepCheck.None(b.Length),
+                [cols ? $"One bias per unit of layer {l}, a column so it adds to every example's column." : $"One bias per unit of layer {l}, added to every example's row."])
+            { ParameterName = $"{module}.bias" });
+        }
+        return steps;
     }
 
     /// <summary>Explain for a multiclass network with the targets given as class indices.</summary>
@@ -54,6 +84,13 @@ internal sealed class Network
     public required int[] Classes { get; init; }
 
     public int L => Sizes.Length - 1;
+
+    /// <summary>The same network and batch with other parameters (the ones after an update step).</summary>
+    public Network WithParameters(Tensor[] w, Tensor[] b) => new()
+    {
+        Task = Task, DType = DType, M = M, Sizes = Sizes, Activations = Activations, Slopes = Slopes,
+        W = w, B = b, X = X, YRows = YRows, Classes = Classes,
+    };
 
     public static Network Create(IReadOnlyList<ExplainLayer> layers, ExplainTask task, Tensor inputs, Tensor targets, DType dtype)
     {
@@ -191,7 +228,7 @@ internal sealed class Network
         _ => z.Softmax(classAxis),
     };
 
-    /// <summary>g'(z) by the course's table (math.md §1), written with the values the forward pass has.</summary>
+    /// <summary>g'(z) by the course's table (docs/math.md), written with the values the forward pass has.</summary>
     public static Tensor Derivative(Activation g, double slope, Tensor z, Tensor a)
     {
         var zero = Tensor.Scalar(0, z.DType);
@@ -208,7 +245,7 @@ internal sealed class Network
     }
 }
 
-/// <summary>The hand formulas of math.md §1–3 in plain tensor math, in the chosen layout.</summary>
+/// <summary>The hand formulas of docs/math.md in plain tensor math, in the chosen layout.</summary>
 internal sealed class HandPass
 {
     public required ExplainLayout Layout { get; init; }
@@ -223,8 +260,9 @@ internal sealed class HandPass
     public required Tensor[] Db { get; init; }
     public required Tensor[] DA { get; init; }
 
-    public static HandPass Run(Network net, ExplainLayout layout)
+    public static HandPass Run(Network net, ExplainLayout layout, ExplainConvention convention = ExplainConvention.MeanInDelta)
     {
+        bool course = convention == ExplainConvention.Course;
         // Plain tensors only (level 0): the kernels run directly and nothing is recorded, so these are
         // the hand formulas, not the engine's backward pass in disguise.
         bool cols = layout == ExplainLayout.Columns;
@@ -245,7 +283,7 @@ internal sealed class HandPass
         var yHat = a[L];
         Tensor loss = net.Task switch
         {
-            // From the logit, never log σ(z) (math.md §2).
+            // From the logit, never log σ(z) (docs/math.md).
             ExplainTask.Binary => (zL.Relu() - zL * y + (-zL.Abs()).Exp().Log1p()).Mean(),
             ExplainTask.Multiclass => -(y * zL.LogSoftmax(classAxis)).Sum() * (1.0 / m),
             _ => (yHat - y).Square().Mean(),
@@ -255,13 +293,21 @@ internal sealed class HandPass
         var dW = new Tensor[L + 1];
         var db = new Tensor[L + 1];
         var da = new Tensor[L + 1];
+        // Course: dZ[L] = A[L] − Y per example, the 1/m applied in dW and db. Mean-in-delta: δ[L] = (ŷ − y)/m.
+        double perExample = course ? 1.0 : 1.0 / m;
+        double mean = course ? 1.0 / m : 1.0;
         delta[L] = net.Task == ExplainTask.Regression
-            ? (yHat - y) * (2.0 / (m * net.Sizes[L]))
-            : (yHat - y) * (1.0 / m);
+            ? (yHat - y) * (2.0 * perExample / net.Sizes[L])
+            : perExample == 1.0 ? yHat - y : (yHat - y) * perExample;
         for (int l = L; l >= 1; l--)
         {
             dW[l] = cols ? delta[l].MatMul(a[l - 1], transposeB: true) : delta[l].MatMul(a[l - 1], transposeA: true);
             db[l] = cols ? delta[l].Sum(1, keepDims: true) : delta[l].Sum(0);
+            if (mean != 1.0)
+            {
+                dW[l] = dW[l] * mean;
+                db[l] = db[l] * mean;
+            }
             if (l == 1) break;
             da[l - 1] = cols ? net.W[l].MatMul(delta[l], transposeA: true) : delta[l].MatMul(net.W[l]);
             delta[l - 1] = da[l - 1] * Network.Derivative(net.Activations[l - 1], net.Slopes[l - 1], z[l - 1], a[l - 1]);

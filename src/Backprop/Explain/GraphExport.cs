@@ -23,7 +23,7 @@ public static class GraphExport
             };
             sb.Append($"  {id} [label=\"{DotEscape(label)}\"{style}];\n");
         }
-        foreach (var (from, to) in Edges(trace)) sb.Append($"  {from} -> {to};\n");
+        foreach (var (from, to, label) in Edges(trace)) sb.Append($"  {from} -> {to} [label=\"{DotEscape(label)}\"];\n");
         sb.Append("}\n");
         return sb.ToString();
     }
@@ -42,7 +42,7 @@ public static class GraphExport
                 _ => $"  {id}[\"{text}\"]\n",
             });
         }
-        foreach (var (from, to) in Edges(trace)) sb.Append($"  {from} --> {to}\n");
+        foreach (var (from, to, label) in Edges(trace)) sb.Append($"  {from} -->|\"{MermaidEscape(label)}\"| {to}\n");
         return sb.ToString();
     }
 
@@ -74,11 +74,21 @@ public static class GraphExport
         }
     }
 
-    private static IEnumerable<(string From, string To)> Edges(GraphTrace trace)
+    /// <summary>
+    /// Every edge with its rule: the VJP the op sends back along it (∂L/∂input += VJP of the op), with
+    /// that gradient's norm, or "constant" where nothing flows back.
+    /// </summary>
+    private static IEnumerable<(string From, string To, string Label)> Edges(GraphTrace trace)
     {
         foreach (var node in trace.Nodes.Reverse())
-            foreach (var input in node.InputNames)
-                yield return (Id(input), Id(node.Name));
+            for (int i = 0; i < node.InputNames.Count; i++)
+            {
+                string op = node.Op.Split('(')[0];
+                string label = node.InputGradients[i] is { } g
+                    ? $"∂{trace.OutputName}/∂{node.InputNames[i]} += {op} VJP, ‖·‖ = {GraphTrace.Norm(g)}"
+                    : $"{op} (constant input, no gradient)";
+                yield return (Id(node.InputNames[i]), Id(node.Name), label);
+            }
     }
 
     /// <summary>A node id both formats accept: the value's name with other characters spelled out.</summary>
@@ -86,7 +96,7 @@ public static class GraphExport
     {
         var sb = new StringBuilder("v_");
         foreach (char ch in name)
-            sb.Append(char.IsAsciiLetterOrDigit(ch) ? ch : ch == '.' ? 'p' : ch == '-' ? 'm' : '_');
+            sb.Append(char.IsAsciiLetterOrDigit(ch) ? ch : ch == '.' ? 'p' : ch == '-' ? 'm' : ch == '[' ? '_' : ch == ']' ? '_' : ch == 'ŷ' ? 'Y' : '_');
         return sb.ToString();
     }
 

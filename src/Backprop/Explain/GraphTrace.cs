@@ -81,16 +81,26 @@ public sealed class GraphTrace
     /// output is seeded with ones (the gradient of its sum). The input gradients are checked against
     /// the engine's own backward pass and, on float64 copies, against central differences.
     /// </summary>
-    public static GraphTrace Explain(Func<Tensor[], Tensor> f, Tensor[] inputs, string[]? names = null, int maxFiniteDifferenceEntries = 50)
+    public static GraphTrace Explain(Func<Tensor[], Tensor> f, Tensor[] inputs, string[]? names = null, int maxFiniteDifferenceEntries = 50) =>
+        Explain(x => (f(x), []), inputs, names, maxFiniteDifferenceEntries);
+
+    /// <summary>
+    /// As <see cref="Explain(Func{Tensor[], Tensor}, Tensor[], string[], int)"/>, with names for
+    /// intermediate values too: <paramref name="named"/> returns its output and the values it wants named
+    /// (z[1], a[1], ŷ, L as the course writes them); other op results stay t1, t2, ….
+    /// </summary>
+    public static GraphTrace Explain(Func<Tensor[], (Tensor Output, IReadOnlyList<(string Name, Tensor Value)> Named)> named, Tensor[] inputs, string[]? names = null, int maxFiniteDifferenceEntries = 50)
     {
+        Func<Tensor[], Tensor> f = x => named(x).Output;
         if (names is not null && names.Length != inputs.Length)
             throw new BackpropException($"GraphTrace: {inputs.Length} inputs but {names.Length} names.");
         int level = Autodiff.NewLevel();
         var leaves = new Tensor[inputs.Length];
         for (int i = 0; i < inputs.Length; i++) leaves[i] = Autodiff.MakeTracked(inputs[i].Detach(), null, level);
-        var y = Autodiff.AtOrBelow(f(leaves), level);
+        var (recorded, intermediates) = named(leaves);
+        var y = Autodiff.AtOrBelow(recorded, level);
         var namedLeaves = leaves.Select((t, i) => (names?[i] ?? $"x{i}", t)).ToList();
-        var trace = Build(y, level, namedLeaves, out var grads);
+        var trace = Build(y, level, namedLeaves, out var grads, intermediates);
 
         // Check the traced sweep against the engine's, and both against central differences.
         var seed = Tensor.OnesLike(y.Level == level ? y.PrimalTensor! : y);
@@ -170,12 +180,14 @@ public sealed class GraphTrace
         return Build(root, Autodiff.EagerLevel, names?.ToList() ?? [], out _);
     }
 
-    private static GraphTrace Build(Tensor y, int level, List<(string Name, Tensor Tensor)> namedLeaves, out Tensor[] inputGrads)
+    private static GraphTrace Build(Tensor y, int level, List<(string Name, Tensor Tensor)> namedLeaves, out Tensor[] inputGrads,
+        IReadOnlyList<(string Name, Tensor Value)>? intermediates = null)
     {
         var yValue = y.Level == level ? y.PrimalTensor! : y;
         var names = new Dictionary<Tensor, string>(ReferenceEqualityComparer.Instance);
         var uses = new Dictionary<Tensor, int>(ReferenceEqualityComparer.Instance);
         foreach (var (name, t) in namedLeaves) names.TryAdd(t, name);
+        foreach (var (name, t) in intermediates ?? []) names.TryAdd(t, name);
         var order = y.Level == level && y.Node is { } rootNode ? TopologicalOrder(rootNode, level) : [];
         if (order.Any(n => n.Released))
             throw new BackpropException("GraphTrace: Backward() already freed the values this graph saved. Trace the loss before calling Backward(), or call Backward(retainGraph: true).");
@@ -189,7 +201,12 @@ public sealed class GraphTrace
             foreach (var input in node.Inputs)
             {
                 uses[input] = uses.GetValueOrDefault(input) + 1;
-                if (names.ContainsKey(input)) continue;
+                if (names.ContainsKey(input))
+                {
+                    // A constant named by the caller (x, y) is still a box of the graph.
+                    if (input.Level < level && !leafOrder.Contains(input, ReferenceEqualityComparer.Instance)) leafOrder.Add(input);
+                    continue;
+                }
                 if (input.Level == level && input.Node is null)
                 {
                     names[input] = $"p{unnamed++}";
@@ -212,6 +229,8 @@ public sealed class GraphTrace
         foreach (var node in order)
             if (outputs.TryGetValue(node, out var value) && !names.ContainsKey(value))
                 names[value] = ReferenceEquals(value, y) ? "out" : $"t{++temp}";
+        // A named output keeps its name in the trace's header too.
+        string outputName = names.TryGetValue(y, out var yName) ? yName : "out";
 
         // The backward sweep, written out so each node's incoming gradient and VJP can be recorded.
         var pending = new Dictionary<Node, Tensor>(ReferenceEqualityComparer.Instance);
@@ -250,7 +269,7 @@ public sealed class GraphTrace
             t.Level == level ? leafGrads.GetValueOrDefault(t) ?? Tensor.ZerosLike(t.PrimalTensor ?? t) : null,
             uses.GetValueOrDefault(t))).ToList();
         inputGrads = namedLeaves.Select(p => leafGrads.GetValueOrDefault(p.Tensor) ?? Tensor.ZerosLike(Autodiff.AtOrBelow(p.Tensor, level - 1))).ToArray();
-        return new GraphTrace(y.Node is null ? names.GetValueOrDefault(y, "out") : "out", yValue, traces, leafTraces, null);
+        return new GraphTrace(y.Node is null ? names.GetValueOrDefault(y, "out") : outputName, yValue, traces, leafTraces, null);
     }
 
     /// <summary>The nodes reachable from <paramref name="root"/> at <paramref name="level"/>, inputs before users.</summary>
@@ -301,7 +320,8 @@ public sealed class GraphTrace
             for (int i = 0; i < node.InputNames.Count; i++)
             {
                 if (node.InputGradients[i] is not { } g) continue;
-                string label = markdown ? "VJP " : i == 0 ? "VJP        " : "           ";
+                // Every line carries its label, also when an earlier input was a constant with no VJP line.
+                string label = markdown ? "VJP " : "VJP        ";
                 sb.Append($"{indent}{label}∂{OutputName}/∂{node.InputNames[i]} += {code(Inline(g))}  ‖·‖ = {Norm(g)}\n");
             }
             k--;

@@ -24,6 +24,26 @@ public sealed class MlpExplanation
     }
 
     public ExplainOptions Options { get; }
+
+    /// <summary>W[l] and b[l] for l = 1..L as given (before the forward pass), with their PyTorch names.</summary>
+    public IReadOnlyList<ExplainStep> Parameters { get; internal set; } = [];
+
+    /// <summary>The gradient-descent step and the loss after it, when a learning rate was given.</summary>
+    public ExplainUpdate? Update { get; internal set; }
+
+    /// <summary>One parameter entry's chain of scalar factors, when an entry was given.</summary>
+    public EntryChain? Entry { get; internal set; }
+
+    /// <summary>The forward-mode scheme and the counted cost of both modes, when asked for.</summary>
+    public ForwardModeScheme? ForwardMode { get; internal set; }
+
+    /// <summary>The network's activation names, g[1] … g[L].</summary>
+    public IReadOnlyList<string> Activations => Enumerable.Range(1, _net.L).Select(l => Network.ActivationName(_net.Activations[l], _net.Slopes[l])).ToArray();
+
+    /// <summary>"course: dZ[L] = A[L] − Y, dW = (1/m) dZ Aᵀ" or the mean-in-delta equivalent.</summary>
+    public string ConventionDescription => Options.Convention == ExplainConvention.Course
+        ? "course (Ng): dZ[L] = A[L] − Y per example; dW = (1/m) dZ A[l−1]ᵀ, db = (1/m) Σ dZ"
+        : "mean-in-delta: δ[L] = (ŷ − y)/m carries the 1/m; dW = δ a[l−1]ᵀ, db = Σ δ";
     public ExplainLayout Layout => Options.Layout;
     public DType DType => _net.DType;
     public ExplainTask Task => _net.Task;
@@ -40,16 +60,21 @@ public sealed class MlpExplanation
     /// <summary>δ[L], then for l = L..1: dW[l], db[l], and (l &gt; 1) da[l−1], δ[l−1].</summary>
     public IReadOnlyList<ExplainStep> Backward { get; }
 
-    public IEnumerable<ExplainStep> Steps => Forward.Concat(Backward);
+    /// <summary>Every step that was checked or shown: parameters, forward, backward, the update and the forward-mode gradients.</summary>
+    public IEnumerable<ExplainStep> Steps => Parameters.Concat(Forward).Concat(Backward)
+        .Concat(Update?.Steps ?? []).Concat(ForwardMode?.Gradients ?? []);
+
+    private IEnumerable<StepCheck> ExtraChecks =>
+        (Update is null ? [] : new[] { Update.LossAfterCheck }).Concat(Entry is null ? [] : [Entry.Check]);
 
     /// <summary>The step with this name (z[1], delta[2], dW[1], loss…).</summary>
     public ExplainStep Step(string name) =>
         Steps.FirstOrDefault(s => s.Name == name) ?? throw new BackpropException($"explain: there is no step named '{name}'.");
 
     /// <summary>Whether every number agreed with the engine and with central differences.</summary>
-    public bool AllPassed => Steps.All(s => s.Check.Passed);
+    public bool AllPassed => Steps.All(s => s.Check.Passed) && ExtraChecks.All(c => c.Passed);
 
-    public double MaxEngineError => Steps.Max(s => s.Check.EngineMaxAbsError ?? 0);
+    public double MaxEngineError => Steps.Select(s => s.Check).Concat(ExtraChecks).Max(c => c.EngineMaxAbsError ?? 0);
 
     public double MaxFiniteDifferenceError => Steps.Max(s => s.Check.FiniteDifferenceMaxAbsError ?? 0);
 

@@ -8,6 +8,7 @@ internal static class StepBuilder
     public static MlpExplanation Build(Network net, HandPass hand, EngineCheck engine, ExplainOptions options)
     {
         bool cols = options.Layout == ExplainLayout.Columns;
+        bool course = options.Convention == ExplainConvention.Course;
         int L = net.L, m = net.M;
         var forward = new List<ExplainStep>();
         var backward = new List<ExplainStep>();
@@ -16,23 +17,31 @@ internal static class StepBuilder
         int[] WShape(int l) => [net.Sizes[l], net.Sizes[l - 1]];
         int[] WtShape(int l) => [net.Sizes[l - 1], net.Sizes[l]];
         int[] BShape(int l) => cols ? [net.Sizes[l], 1] : [net.Sizes[l]];
-        var yHat = F.Var("ŷ");
-        var y = F.Var("y");
+        var n = new Names(course);
+        var yHat = course ? n.A(L) : F.Var("ŷ");
+        var y = n.Y;
         string example = cols ? "column" : "row";
+        // The course's dZ and dA are m times the engine's ∂L/∂z and ∂L/∂a: they differentiate the summed losses.
+        double scale = course ? m : 1;
 
         // Forward pass.
-        forward.Add(new ExplainStep("a[0]", F.Var("a", 0),
-            F.Var("a", 0) + F.Eq + (cols ? F.Var("x") : F.Var("X")),
+        var input = cols ? (course ? F.Var("X") : F.Var("x")) : F.Var("X");
+        forward.Add(new ExplainStep("a[0]", n.A(0),
+            n.A(0) + F.Eq + input,
             [Act(0)], S(Act(0)), hand.A[0], StepCheck.None(hand.A[0].Length),
             [cols
-                ? $"The input x holds the m = {m} chosen examples as columns: one column per example, one row per feature (n_0 = {net.Sizes[0]})."
-                : $"The input X holds the m = {m} chosen examples as rows: one row per example, one column per feature (n_0 = {net.Sizes[0]})."]));
+                ? $"The input {input.Text} holds the m = {m} chosen examples as columns: one column per example, one row per feature (n_0 = {net.Sizes[0]})."
+                : $"The input X holds the m = {m} chosen examples as rows: one row per example, one column per feature (n_0 = {net.Sizes[0]})."])
+        {
+            RowLabels = cols ? options.FeatureNames : null,
+            ColumnLabels = cols ? null : options.FeatureNames,
+        });
         for (int l = 1; l <= L; l++)
         {
-            var zl = F.Var("z", l);
+            var zl = n.Z(l);
             var formulaZ = cols
-                ? zl + F.Eq + F.Var("W", l) + F.Times + F.Var("a", l - 1) + F.Plus + F.Var("b", l)
-                : zl + F.Eq + F.Var("a", l - 1) + F.Times + F.Var("W", l, transpose: true) + F.Plus + F.Var("b", l);
+                ? zl + F.Eq + F.Var("W", l) + F.Times + n.A(l - 1) + F.Plus + F.Var("b", l)
+                : zl + F.Eq + n.A(l - 1) + F.Times + F.Var("W", l, transpose: true) + F.Plus + F.Var("b", l);
             int[][] zOperands = cols ? [WShape(l), Act(l - 1), BShape(l)] : [Act(l - 1), WtShape(l), BShape(l)];
             forward.Add(new ExplainStep($"z[{l}]", zl, formulaZ, zOperands,
                 $"{S(zOperands[0])}·{S(zOperands[1])} + {S(zOperands[2])} → {S(Act(l))}",
@@ -42,75 +51,82 @@ internal static class StepBuilder
                     : $"b[{l}] {S(BShape(l))} is added to every row: the same bias for each of the m = {m} examples (broadcasting). W[{l}] is stored (out, in) = {S(WShape(l))}, so the rows layout multiplies by its transpose."]));
 
             var g = net.Activations[l];
-            var al = F.Var("a", l);
+            var al = n.A(l);
             var formulaA = al + F.Eq + ActivationFormula(g, net.Slopes[l], zl);
             var notesA = new List<string>();
             string how = $"{Network.ActivationName(g, net.Slopes[l])} applied to each entry";
             if (l == L)
             {
-                formulaA = yHat + F.Eq + formulaA;
+                if (!course) formulaA = yHat + F.Eq + formulaA;
                 notesA.Add(net.Task switch
                 {
-                    ExplainTask.Binary => "ŷ = a[L] is the predicted probability of class 1 for each example.",
-                    ExplainTask.Multiclass => $"ŷ = a[L] holds each example's class probabilities: each {example} sums to 1.",
-                    _ => "ŷ = a[L] = z[L]: a regression network outputs its last pre-activation unchanged.",
+                    ExplainTask.Binary => $"{(course ? $"A[{L}]" : "ŷ = a[L]")} is the predicted probability of class 1 for each example.",
+                    ExplainTask.Multiclass => $"{(course ? $"A[{L}]" : "ŷ = a[L]")} holds each example's class probabilities: each {example} sums to 1.",
+                    _ => $"{(course ? $"A[{L}] = Z[{L}]" : "ŷ = a[L] = z[L]")}: a regression network outputs its last pre-activation unchanged.",
                 });
                 if (g == Activation.Softmax) how = $"softmax over each {example} (each example's classes)";
             }
             forward.Add(new ExplainStep($"a[{l}]", al, formulaA, [Act(l)], $"{how}: {S(Act(l))} → {S(Act(l))}",
                 hand.A[l], Compare(hand.A[l], cols, engine.A[l], null, net.DType), notesA));
         }
-        forward.Add(new ExplainStep("loss", F.Ident("L"), LossFormula(net.Task, cols), [Act(L), Act(L)],
+        forward.Add(new ExplainStep("loss", F.Ident("L"), LossFormula(net.Task, cols, course, L), [Act(L), Act(L)],
             $"{S(Act(L))}, {S(Act(L))} → scalar", hand.Loss, Compare(hand.Loss, cols, [engine.Loss], null, net.DType),
             LossNotes(net, hand)));
 
         // Backward pass.
-        var deltaL = F.Var("δ", L);
-        var deltaFormula = net.Task == ExplainTask.Regression
-            ? deltaL + F.Eq + F.Frac(F.Num("2") + F.Paren(yHat + F.Minus + y), F.Ident("m") + F.Dot + F.Sub(F.Ident("n"), "_L", "L", "<mi>L</mi>"))
-            : deltaL + F.Eq + F.Frac(F.Paren(yHat + F.Minus + y), F.Ident("m"));
-        backward.Add(new ExplainStep($"delta[{L}]", deltaL, deltaFormula, [Act(L), Act(L)],
+        var deltaL = n.DZ(L);
+        var nL = F.Sub(F.Ident("n"), "_L", "L", "<mi>L</mi>");
+        var deltaFormula = (net.Task == ExplainTask.Regression, course) switch
+        {
+            (true, true) => deltaL + F.Eq + F.Frac(F.Num("2") + F.Paren(yHat + F.Minus + y), nL),
+            (true, false) => deltaL + F.Eq + F.Frac(F.Num("2") + F.Paren(yHat + F.Minus + y), F.Ident("m") + F.Dot + nL),
+            (false, true) => deltaL + F.Eq + yHat + F.Minus + y,
+            _ => deltaL + F.Eq + F.Frac(F.Paren(yHat + F.Minus + y), F.Ident("m")),
+        };
+        backward.Add(new ExplainStep(n.DZId(L), deltaL, deltaFormula, [Act(L), Act(L)],
             $"{S(Act(L))} − {S(Act(L))} → {S(Act(L))}", hand.Delta[L],
-            Compare(hand.Delta[L], cols, engine.Delta[L], engine.FdDelta[L], net.DType), DeltaDerivation(net, cols)));
+            Compare(hand.Delta[L], cols, engine.Delta[L], engine.FdDelta[L], net.DType, unit: scale), DeltaDerivation(net, cols, course)));
+        var invM = F.Raw("(1/m) ", @"\frac{1}{m}", "<mfrac><mn>1</mn><mi>m</mi></mfrac>");
         for (int l = L; l >= 1; l--)
         {
-            var dl = F.Var("δ", l);
+            var dl = n.DZ(l);
             int[][] dwOperands = [[net.Sizes[l], m], [m, net.Sizes[l - 1]]];
             var dwFormula = cols
-                ? F.Var("dW", l) + F.Eq + dl + F.Times + F.Var("a", l - 1, transpose: true)
-                : F.Var("dW", l) + F.Eq + F.Var("δ", l, transpose: true) + F.Times + F.Var("a", l - 1);
+                ? F.Var("dW", l) + F.Eq + (course ? invM : F.Raw("", "", "")) + dl + F.Times + n.A(l - 1, transpose: true)
+                : F.Var("dW", l) + F.Eq + (course ? invM : F.Raw("", "", "")) + n.DZ(l, transpose: true) + F.Times + n.A(l - 1);
             backward.Add(new ExplainStep($"dW[{l}]", F.Var("dW", l), dwFormula, dwOperands,
                 $"{S(dwOperands[0])}·{S(dwOperands[1])} → {S(WShape(l))}", hand.DW[l],
                 Compare(hand.DW[l], cols, engine.DW[l], engine.FdDW[l], net.DType, kind: StepKind.Weight),
-                [$"The product sums over the m = {m} examples: entry (i, k) is Σ_j δ[{l}] of unit i times a[{l - 1}] of unit k, both for example j.",
+                [$"The product sums over the m = {m} examples: entry (i, k) is Σ_j {dl.Text} of unit i times {n.A(l - 1).Text} of unit k, both for example j" +
+                    (course ? "; the 1/m turns that sum into the mean over the examples, the loss being a mean." : " (the 1/m of the mean is already inside δ)."),
                  $"dW[{l}] has the shape of W[{l}], (out, in) = {S(WShape(l))}: it is what PyTorch reports as weight.grad."]));
 
             var dbFormula = cols
-                ? F.Var("db", l) + F.Eq + F.Sum("j", "m", F.Sub(dl, "[:, j]", ":,j", "<mo>:</mo><mo>,</mo><mi>j</mi>"))
-                : F.Var("db", l) + F.Eq + F.Sum("i", "m", F.Sub(dl, "[i, :]", "i,:", "<mi>i</mi><mo>,</mo><mo>:</mo>"));
+                ? F.Var("db", l) + F.Eq + (course ? invM : F.Raw("", "", "")) + F.Sum("j", "m", F.Sub(dl, "[:, j]", ":,j", "<mo>:</mo><mo>,</mo><mi>j</mi>"))
+                : F.Var("db", l) + F.Eq + (course ? invM : F.Raw("", "", "")) + F.Sum("i", "m", F.Sub(dl, "[i, :]", "i,:", "<mi>i</mi><mo>,</mo><mo>:</mo>"));
             backward.Add(new ExplainStep($"db[{l}]", F.Var("db", l), dbFormula, [Act(l)],
                 $"{S(Act(l))} summed over the {m} {example}s → {S(BShape(l))}", hand.Db[l],
                 Compare(hand.Db[l], cols, engine.Db[l], engine.FdDb[l], net.DType, kind: StepKind.Weight),
-                [$"b[{l}] was added to every example, so its gradient collects every example's δ[{l}]."]));
+                [$"b[{l}] was added to every example, so its gradient collects every example's {dl.Text}{(course ? ", averaged (1/m)" : "")}."]));
 
             if (l == 1) break;
             int[][] daOperands = cols ? [WtShape(l), Act(l)] : [Act(l), WShape(l)];
             var daFormula = cols
-                ? F.Var("da", l - 1) + F.Eq + F.Var("W", l, transpose: true) + F.Times + dl
-                : F.Var("da", l - 1) + F.Eq + dl + F.Times + F.Var("W", l);
-            backward.Add(new ExplainStep($"da[{l - 1}]", F.Var("da", l - 1), daFormula, daOperands,
+                ? n.DA(l - 1) + F.Eq + F.Var("W", l, transpose: true) + F.Times + dl
+                : n.DA(l - 1) + F.Eq + dl + F.Times + F.Var("W", l);
+            backward.Add(new ExplainStep(n.DAId(l - 1), n.DA(l - 1), daFormula, daOperands,
                 $"{S(daOperands[0])}·{S(daOperands[1])} → {S(Act(l - 1))}", hand.DA[l - 1],
-                Compare(hand.DA[l - 1], cols, engine.DA[l - 1], engine.FdDA[l - 1], net.DType),
+                Compare(hand.DA[l - 1], cols, engine.DA[l - 1], engine.FdDA[l - 1], net.DType, unit: scale),
                 [cols
-                    ? $"The transpose gives da[{l - 1}] the shape of a[{l - 1}]: each unit of layer {l - 1} collects the errors of the units it feeds, weighted by the weights it feeds them through."
-                    : $"No transpose here: the forward pass multiplied by W[{l}]ᵀ, so the backward pass multiplies by W[{l}], and da[{l - 1}] gets the shape of a[{l - 1}]."]));
+                    ? $"The transpose gives {n.DA(l - 1).Text} the shape of {n.A(l - 1).Text}: each unit of layer {l - 1} collects the errors of the units it feeds, weighted by the weights it feeds them through."
+                    : $"No transpose here: the forward pass multiplied by W[{l}]ᵀ, so the backward pass multiplies by W[{l}], and {n.DA(l - 1).Text} gets the shape of {n.A(l - 1).Text}."]));
 
             var gPrev = net.Activations[l - 1];
-            var deltaPrev = F.Var("δ", l - 1);
-            backward.Add(new ExplainStep($"delta[{l - 1}]", deltaPrev,
-                deltaPrev + F.Eq + F.Var("da", l - 1) + F.Hadamard + DerivativeFormula(gPrev, net.Slopes[l - 1], l - 1),
+            var deltaPrev = n.DZ(l - 1);
+            backward.Add(new ExplainStep(n.DZId(l - 1), deltaPrev,
+                deltaPrev + F.Eq + n.DA(l - 1) + F.Hadamard + DerivativeFormula(gPrev, net.Slopes[l - 1], n.Z(l - 1), n.A(l - 1)),
                 [Act(l - 1), Act(l - 1)], $"{S(Act(l - 1))} ⊙ {S(Act(l - 1))} → {S(Act(l - 1))}", hand.Delta[l - 1],
-                Compare(hand.Delta[l - 1], cols, engine.Delta[l - 1], engine.FdDelta[l - 1], net.DType),
+                Compare(hand.Delta[l - 1], cols, engine.Delta[l - 1], engine.FdDelta[l - 1], net.DType, unit: scale),
                 [$"Elementwise (⊙): unit i's activation depends only on its own z, so the chain rule multiplies entry by entry.",
                  DerivativeNote(gPrev, net.Slopes[l - 1])]));
         }
@@ -118,11 +134,33 @@ internal static class StepBuilder
         return new MlpExplanation(net, options, forward, backward);
     }
 
+    /// <summary>The symbols of each convention: the course's capitals (Z, A, dZ, dA, Y) or the engine's z, a, δ, da, y.</summary>
+    internal readonly struct Names(bool course)
+    {
+        public Formula Z(int l) => F.Var(course ? "Z" : "z", l);
+        public Formula A(int l, bool transpose = false) => F.Var(course ? "A" : "a", l, transpose);
+        public Formula DZ(int l, bool transpose = false) => F.Var(course ? "dZ" : "δ", l, transpose);
+        public Formula DA(int l) => F.Var(course ? "dA" : "da", l);
+        public Formula Y => F.Var(course ? "Y" : "y");
+        public string DZId(int l) => course ? $"dZ[{l}]" : $"delta[{l}]";
+        public string DAId(int l) => course ? $"dA[{l}]" : $"da[{l}]";
+    }
+
     internal enum StepKind { Activation, Weight }
 
-    /// <summary>Compares the shown values with the engine's (float64, rows layout) and with central differences.</summary>
-    private static StepCheck Compare(Tensor shown, bool cols, double[] engineValues, (int[] Index, double[] Value)? fd, DType dtype, StepKind kind = StepKind.Activation)
+    /// <summary>
+    /// Compares the shown values with the engine's (float64, rows layout) and with central differences.
+    /// <c>unit</c> is what the shown quantity is in units of the engine's: m for the course's dZ and dA
+    /// (derivatives of the summed losses), 1 otherwise; the engine's and the central differences' values
+    /// are multiplied by it.
+    /// </summary>
+    internal static StepCheck Compare(Tensor shown, bool cols, double[] engineValues, (int[] Index, double[] Value)? fd, DType dtype, StepKind kind = StepKind.Activation, double unit = 1)
     {
+        if (unit != 1)
+        {
+            engineValues = engineValues.Select(v => v * unit).ToArray();
+            if (fd is var (fi, fv)) fd = (fi, fv.Select(v => v * unit).ToArray());
+        }
         // The engine works in the rows layout; a weight gradient is (out, in) in both layouts.
         var values = cols && kind == StepKind.Activation && shown.Rank == 2 ? shown.Transpose().ToDoubleArray() : shown.ToDoubleArray();
         if (values.Length != engineValues.Length)
@@ -167,10 +205,8 @@ internal static class StepBuilder
     };
 
     /// <summary>g'(z[l]) as the course writes it, from values the forward pass already has (math.md §1).</summary>
-    private static Formula DerivativeFormula(Activation g, double slope, int l)
+    private static Formula DerivativeFormula(Activation g, double slope, Formula z, Formula a)
     {
-        var z = F.Var("z", l);
-        var a = F.Var("a", l);
         return g switch
         {
             Activation.Relu => F.Indicator(z + F.Greater + F.Num("0")),
@@ -193,8 +229,32 @@ internal static class StepBuilder
         _ => "The identity's derivative is 1: δ equals da.",
     };
 
-    private static Formula LossFormula(ExplainTask task, bool cols)
+    private static Formula LossFormula(ExplainTask task, bool cols, bool course, int layers)
     {
+        if (course)
+        {
+            // The course writes the loss with the output A[L] and the labels Y, examples as columns.
+            var aL = F.Var("A", layers);
+            var yc = F.Var("Y");
+            var j0 = "<mi>j</mi>";
+            var yjc = F.Sub(yc, "_j", "j", j0);
+            var ajc = F.Sub(aL, "_j", "j", j0);
+            var negc = F.Raw("−", "-", "<mo>−</mo>");
+            var invMc = F.Raw("(1/m) ", @"\frac{1}{m}", "<mfrac><mn>1</mn><mi>m</mi></mfrac>");
+            var lhsc = F.Ident("L") + F.Eq;
+            switch (task)
+            {
+                case ExplainTask.Binary:
+                    return lhsc + negc + invMc + F.Sum("j", "m", F.Bracket(yjc + F.Times + F.Apply("log", ajc) + F.Plus +
+                        F.Paren(F.Num("1") + F.Minus + yjc) + F.Times + F.Apply("log", F.Num("1") + F.Minus + ajc)));
+                case ExplainTask.Multiclass:
+                    return lhsc + negc + invMc + F.Sum("j", "m", F.Sum("k", "n_L", F.Sub(yc, "_(k,j)", "k,j", "<mi>k</mi><mo>,</mo><mi>j</mi>") + F.Times +
+                        F.Apply("log", F.Sub(aL, "_(k,j)", "k,j", "<mi>k</mi><mo>,</mo><mi>j</mi>"))));
+                default:
+                    return lhsc + F.Raw("(1/(m·n_L)) ", @"\frac{1}{m\cdot n_L}", "<mfrac><mn>1</mn><mrow><mi>m</mi><mo>·</mo><msub><mi>n</mi><mi>L</mi></msub></mrow></mfrac>") +
+                           F.Raw("Σ ", @"\sum ", "<mo>∑</mo>") + F.Square(F.Paren(aL + F.Minus + yc));
+            }
+        }
         var lhs = F.Ident("L") + F.Eq;
         var neg = F.Raw("−", "-", "<mo>−</mo>");
         // Written (1/m) in plain text: "−1/m Σ" would read as −1/(m Σ …).
@@ -243,28 +303,30 @@ internal static class StepBuilder
         return notes;
     }
 
-    private static List<string> DeltaDerivation(Network net, bool cols)
+    private static List<string> DeltaDerivation(Network net, bool cols, bool course)
     {
         int m = net.M, L = net.L, nL = net.Sizes[L];
         var lines = new List<string>();
+        string dz = course ? $"dZ[{L}]" : $"δ[{L}]";
         switch (net.Task)
         {
             case ExplainTask.Binary:
                 lines.Add("Per example, ℓ = −[y log ŷ + (1 − y) log(1 − ŷ)] with ŷ = σ(z[L]).");
                 lines.Add("∂ℓ/∂ŷ = (ŷ − y) / (ŷ(1 − ŷ)) and ∂ŷ/∂z = σ′(z) = ŷ(1 − ŷ): the product cancels to ∂ℓ/∂z = ŷ − y.");
-                lines.Add($"The loss is the mean over the m = {m} examples, so each example's share carries a factor 1/m: δ[{L}] = (ŷ − y)/{m}.");
                 break;
             case ExplainTask.Multiclass:
-                lines.Add("Per example, ℓ = −log ŷ_y with ŷ = softmax(z[L]); that is ℓ = −z_y + log Σ_k e^{z_k}.");
-                lines.Add("∂ℓ/∂z_k = e^{z_k} / Σ e^{z} − 1[k = y] = ŷ_k − y_k with y one-hot: the same ŷ − y as for the sigmoid.");
-                lines.Add($"The loss is the mean over the m = {m} examples, so δ[{L}] = (ŷ − y)/{m}, with y the one-hot {(cols ? "columns" : "rows")} of the targets.");
+                lines.Add("Per example, ℓ = −log ŷ_y with ŷ = softmax(z[L]); that is ℓ = −z_y + log Σₖ exp(zₖ).");
+                lines.Add("∂ℓ/∂zₖ = exp(zₖ) / Σ exp(z) − 1[k = y] = ŷₖ − yₖ with y one-hot: the same ŷ − y as for the sigmoid.");
                 break;
             default:
                 lines.Add("Per element, ℓ = (ŷ − y)² with ŷ = z[L] (identity output; PyTorch's MSELoss has no ½).");
-                lines.Add("∂ℓ/∂ŷ = 2(ŷ − y) and ∂ŷ/∂z = 1, so ∂ℓ/∂z = 2(ŷ − y). With ½(ŷ − y)² it would be ŷ − y exactly.");
-                lines.Add($"MSELoss averages over all m·n_L = {m}·{nL} = {m * nL} elements, so δ[{L}] = 2(ŷ − y)/{m * nL}.");
+                lines.Add($"∂ℓ/∂ŷ = 2(ŷ − y) and ∂ŷ/∂z = 1, so ∂ℓ/∂z = 2(ŷ − y); MSELoss also averages over the n_L = {nL} outputs.");
                 break;
         }
+        string what = net.Task == ExplainTask.Multiclass ? $", with Y the one-hot {(cols ? "columns" : "rows")} of the targets" : "";
+        lines.Add(course
+            ? $"Where the 1/m went: the loss is the mean over the m = {m} examples, but the course keeps {dz} per example (the derivative of the summed losses, m·∂L/∂Z[{L}]) and applies the 1/m in dW and db{what}. With --convention mean-in-delta the 1/m sits in δ instead; dW and db come out identical."
+            : $"Where the 1/m went: the loss is the mean over the m = {m} examples, so each example's share carries a factor 1/m, kept inside {dz} = ∂L/∂z[{L}]{what}; every δ and da is m = {m} times smaller than the course's dZ and dA, and dW = δ aᵀ needs no 1/m.");
         return lines;
     }
 }

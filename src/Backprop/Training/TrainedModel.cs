@@ -70,7 +70,7 @@ public sealed class TrainedModel
             else ApplyElementwise(module, values, width);
         }
         var shape = new[] { rows, width };
-        return values is float[] f ? Tensor.FromArray(f, shape) : Tensor.FromArray((double[])(object)values, shape);
+        return values is float[] f ? Tensor.FromArray(f, shape) : Tensor.FromArray((double[])(object)values, shape, DType.Float64);
     }
 
     /// <summary>An activation applied value by value with scalar functions, so no value's result depends on its position.</summary>
@@ -104,7 +104,7 @@ public sealed class TrainedModel
                 {
                     var row = values is float[] f
                         ? Tensor.FromArray(f.AsSpan(start, width).ToArray(), 1, width)
-                        : Tensor.FromArray(((double[])(object)values).AsSpan(start, width).ToArray(), 1, width);
+                        : Tensor.FromArray(((double[])(object)values).AsSpan(start, width).ToArray(), [1, width], DType.Float64);
                     var result = module.Forward(row);
                     if (result.Length != width)
                         throw new BackpropException($"{module}: changes the row width from {width} to {result.Length}; only Linear layers may.");

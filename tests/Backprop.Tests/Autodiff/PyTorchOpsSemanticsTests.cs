@@ -38,7 +38,7 @@ public class PyTorchOpsSemanticsTests
     public void MatMulWithVectorsHasPyTorchShapes()
     {
         var v = D(1, 2);
-        var m = Tensor.FromArray(new double[,] { { 1, 2, 3 }, { 4, 5, 6 } });
+        var m = Tensor.FromArray(new double[,] { { 1, 2, 3 }, { 4, 5, 6 } }, DType.Float64);
         Assert.Equal([9.0, 12, 15], v.MatMul(m).ToDoubleArray());
         Assert.Equal([14.0, 32], m.MatMul(D(1, 2, 3)).ToDoubleArray());
         var dot = v.MatMul(v);
@@ -106,7 +106,7 @@ public class PyTorchOpsSemanticsTests
         Assert.Equal([2], Tensor.Zeros([1, 2, 1], DType.Float64).Squeeze().Shape.ToArray());
         Assert.Equal([1, 2, 1], Tensor.Zeros([1, 2, 1], DType.Float64).Squeeze(1).Shape.ToArray());
         Assert.Equal([2, 1], D(1, 2).Unsqueeze(-1).Shape.ToArray());
-        var m = Tensor.FromArray(new double[,] { { 1, 2, 3 }, { 4, 5, 6 } });
+        var m = Tensor.FromArray(new double[,] { { 1, 2, 3 }, { 4, 5, 6 } }, DType.Float64);
         Assert.Equal([6.0, 5, 4, 3, 2, 1], m.Flip(0, 1).ToDoubleArray());
         Assert.Equal([4.0, 5, 6, 1, 2, 3], m.Flip(0).ToDoubleArray());
         Assert.Equal([1.0, 3, 6, 4, 9, 15], m.CumSum(1).ToDoubleArray());

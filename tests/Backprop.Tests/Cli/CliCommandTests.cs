@@ -131,7 +131,7 @@ public class CliCommandTests
         Assert.True(r.ExitCode == 0, r.Error);
         var root = JsonDocument.Parse(r.Output).RootElement;
         var names = root.GetProperty("backward").EnumerateArray().Select(s => s.GetProperty("name").GetString()).ToArray();
-        Assert.Contains("delta[2]", names);
+        Assert.Contains("dZ[2]", names);
         Assert.Contains("dW[1]", names);
         var dW1 = root.GetProperty("backward").EnumerateArray().First(s => s.GetProperty("name").GetString() == "dW[1]");
         Assert.Equal(3, dW1.GetProperty("values").GetArrayLength());          // (out, in) = (3, 30)
@@ -147,7 +147,7 @@ public class CliCommandTests
         var r = CliRunner.Run("explain", CliRunner.DataFile("iris.csv"), "--target", "species", "--hidden", "3", "--rows", "0,50", "--format", format);
         Assert.True(r.ExitCode == 0, r.Error);
         Assert.Contains(marker, r.Output);
-        Assert.Contains("0.weight", r.Output);
+        Assert.Contains("W[1]", r.Output);
         Assert.Contains("LogSoftmax", r.Output);
     }
 }

@@ -115,7 +115,7 @@ public sealed class CliFileTests(TrainedIris iris) : IClassFixture<TrainedIris>,
         var (data, model, _) = Inputs();
         var predict = CliRunner.Run("predict", model, data, "--out", "-");
         Assert.True(predict.ExitCode == 0, predict.Error);
-        Assert.StartsWith("prediction,p_", predict.Output);
+        Assert.StartsWith("species,p_", predict.Output); // the prediction column is named after the target
         Assert.Equal(151, predict.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries).Length);
         Assert.False(File.Exists("-"));
         var explain = CliRunner.Run("explain", data, "--target", "species", "--format", "json", "--out", "-");
@@ -132,7 +132,7 @@ public sealed class CliFileTests(TrainedIris iris) : IClassFixture<TrainedIris>,
         var copy = Path.Combine(dir, "from-stdout.safetensors");
         File.WriteAllBytes(copy, stdout);
         var model = SafeTensors.Read(copy);
-        Assert.Equal("backprop-mlp/1", model.Metadata["format"]);
+        Assert.Equal("backprop-mlp/2", model.Metadata["format"]);
         Assert.Contains("model saved to standard output", stderr.ReplaceLineEndings(" "));
     }
 
@@ -156,14 +156,14 @@ public sealed class CliFileTests(TrainedIris iris) : IClassFixture<TrainedIris>,
         var viaLink = CliRunner.Run("predict", model, data, "--out", link);
         Assert.True(viaLink.ExitCode == 0, viaLink.Error);
         Assert.Equal("real.csv", new FileInfo(link).LinkTarget);
-        Assert.StartsWith("prediction,", File.ReadAllText(target));
+        Assert.StartsWith("species,", File.ReadAllText(target));
         var modelLink = Path.Combine(dir, "latest.safetensors");
         File.CreateSymbolicLink(modelLink, "m2.safetensors");
         File.WriteAllText(Path.Combine(dir, "m2.safetensors"), "old");
         var train = CliRunner.Run("train", data, "--target", "species", "--epochs", "2", "--json", "--out", modelLink);
         Assert.True(train.ExitCode == 0, train.Error);
         Assert.Equal("m2.safetensors", new FileInfo(modelLink).LinkTarget);
-        Assert.Equal("backprop-mlp/1", SafeTensors.Read(Path.Combine(dir, "m2.safetensors")).Metadata["format"]);
+        Assert.Equal("backprop-mlp/2", SafeTensors.Read(Path.Combine(dir, "m2.safetensors")).Metadata["format"]);
 
         // A FIFO is written through: a reader on the other end gets the whole CSV.
         var fifo = Path.Combine(dir, "pipe");

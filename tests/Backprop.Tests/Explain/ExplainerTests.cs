@@ -17,7 +17,7 @@ public class ExplainerTests
     {
         var (x, y) = BreastCancerRows(0, 19, 20, 1);
         var layers = RandomLayers(3, [30, 4, 1], ["relu", "sigmoid"]);
-        var e = Explainer.Explain(layers, ExplainTask.Binary, x, y, new ExplainOptions { Layout = layout });
+        var e = Explainer.Explain(layers, ExplainTask.Binary, x, y, new ExplainOptions { Convention = ExplainConvention.MeanInDelta, Layout = layout });
 
         var hand = ReluSigmoidBceByHand(ToMatrix(layers[0].Weight), layers[0].Bias.ToDoubleArray(), ToMatrix(layers[1].Weight),
             layers[1].Bias.ToDoubleArray(), ToMatrix(x), y.ToDoubleArray());
@@ -62,7 +62,7 @@ public class ExplainerTests
     {
         var (x, y) = BreastCancerRows(0, 19);
         var layers = RandomLayers(3, [30, 3, 1], ["relu", "sigmoid"]);
-        var columns = Explainer.Explain(layers, ExplainTask.Binary, x, y);
+        var columns = Explainer.Explain(layers, ExplainTask.Binary, x, y, new ExplainOptions { Convention = ExplainConvention.MeanInDelta });
         Assert.Equal("(3, 30)·(30, 2) + (3, 1) → (3, 2)", columns.Step("z[1]").ShapeText);
         Assert.Equal("(3, 2)·(2, 30) → (3, 30)", columns.Step("dW[1]").ShapeText);
         Assert.Equal("(3, 1)·(1, 2) → (3, 2)", columns.Step("da[1]").ShapeText);
@@ -74,7 +74,7 @@ public class ExplainerTests
         Assert.Contains(columns.Step("delta[2]").Notes, n => n.Contains("cancels to ∂ℓ/∂z = ŷ − y"));
         Assert.Contains(columns.Step("delta[2]").Notes, n => n.Contains("1/m") && n.Contains("m = 2"));
 
-        var rows = Explainer.Explain(layers, ExplainTask.Binary, x, y, new ExplainOptions { Layout = ExplainLayout.Rows });
+        var rows = Explainer.Explain(layers, ExplainTask.Binary, x, y, new ExplainOptions { Convention = ExplainConvention.MeanInDelta, Layout = ExplainLayout.Rows });
         Assert.Equal("(2, 30)·(30, 3) + (3,) → (2, 3)", rows.Step("z[1]").ShapeText);
         Assert.Equal("z[1] = a[0] W[1]ᵀ + b[1]", rows.Step("z[1]").Formula.Text);
         Assert.Equal("dW[1] = δ[1]ᵀ a[0]", rows.Step("dW[1]").Formula.Text);
@@ -89,14 +89,15 @@ public class ExplainerTests
     {
         var (x, y) = BreastCancerRows(2, 21, 7);
         var layers = RandomLayers(11, [30, 5, 3, 1], ["tanh", "relu", "sigmoid"]);
-        var cols = Explainer.Explain(layers, ExplainTask.Binary, x, y, new ExplainOptions { DType = dtype });
-        var rows = Explainer.Explain(layers, ExplainTask.Binary, x, y, new ExplainOptions { DType = dtype, Layout = ExplainLayout.Rows });
+        var cols = Explainer.Explain(layers, ExplainTask.Binary, x, y, new ExplainOptions { Convention = ExplainConvention.MeanInDelta, DType = dtype });
+        var rows = Explainer.Explain(layers, ExplainTask.Binary, x, y, new ExplainOptions { Convention = ExplainConvention.MeanInDelta, DType = dtype, Layout = ExplainLayout.Rows });
         Assert.Equal(cols.Steps.Select(s => s.Name), rows.Steps.Select(s => s.Name));
         foreach (var (c, r) in cols.Steps.Zip(rows.Steps))
         {
             Assert.Equal(dtype, c.Values.DType);
-            Tensor expected = c.Name.StartsWith("dW") || c.Values.Rank == 0 ? c.Values
-                : c.Name.StartsWith("db") ? c.Values.Reshape(-1)
+            // Weights and their gradients are (out, in) in both layouts; biases are columns or flat.
+            Tensor expected = c.Name.StartsWith("dW") || c.Name.StartsWith("W[") || c.Values.Rank == 0 ? c.Values
+                : c.Name.StartsWith("db") || c.Name.StartsWith("b[") ? c.Values.Reshape(-1)
                 : c.Values.Transpose();
             Assert.Equal(expected.Shape.ToArray(), r.Values.Shape.ToArray());
             // Same products, only stored transposed: float64 agrees to rounding of the summation order.
@@ -116,7 +117,7 @@ public class ExplainerTests
         layers[2] = layers[2] with { LeakySlope = 0.2 };
         foreach (var layout in new[] { ExplainLayout.Columns, ExplainLayout.Rows })
         {
-            var e = Explainer.Explain(layers, ExplainTask.Binary, x, y, new ExplainOptions { Layout = layout });
+            var e = Explainer.Explain(layers, ExplainTask.Binary, x, y, new ExplainOptions { Convention = ExplainConvention.MeanInDelta, Layout = layout });
             Assert.True(e.AllPassed, e.ToText());
             Assert.True(e.MaxEngineError < 1e-13);
             Assert.Equal(5 * 2 + 2, e.Forward.Count);
@@ -142,7 +143,7 @@ public class ExplainerTests
         var x = Tensor.RandomNormal([4, 3], rng, dtype: DType.Float64);
         int[] classes = [2, 0, 1, 2];
         var layers = RandomLayers(9, [3, 5, 3], ["relu", "softmax"]);
-        var e = Explainer.Explain(layers, x, classes, new ExplainOptions { Layout = ExplainLayout.Rows });
+        var e = Explainer.Explain(layers, x, classes, new ExplainOptions { Convention = ExplainConvention.MeanInDelta, Layout = ExplainLayout.Rows });
         Assert.True(e.AllPassed, e.ToText());
 
         var z = e.Step("z[2]").Values.ToDoubleArray();
@@ -161,7 +162,7 @@ public class ExplainerTests
         Assert.Equal(loss, e.Step("loss").Values.Item(), 1e-14);
         AssertClose(dW[0].ToDoubleArray(), e.Step("dW[1]").Values, 1e-12, "dW[1]");
         AssertClose(db[1].ToDoubleArray(), e.Step("db[2]").Values, 1e-12, "db[2]");
-        Assert.Contains(e.Step("delta[2]").Notes, n => n.Contains("ŷ_k − y_k"));
+        Assert.Contains(e.Step("delta[2]").Notes, n => n.Contains("ŷₖ − yₖ"));
     }
 
     [Fact]
@@ -171,7 +172,7 @@ public class ExplainerTests
         var x = Tensor.RandomNormal([3, 4], rng, dtype: DType.Float64);
         var y = Tensor.RandomNormal([3, 2], rng, dtype: DType.Float64);
         var layers = RandomLayers(13, [4, 3, 2], ["tanh", "identity"]);
-        var e = Explainer.Explain(layers, ExplainTask.Regression, x, y);
+        var e = Explainer.Explain(layers, ExplainTask.Regression, x, y, new ExplainOptions { Convention = ExplainConvention.MeanInDelta });
         Assert.True(e.AllPassed, e.ToText());
         var yHat = e.Step("a[2]").Values.Transpose().ToDoubleArray();
         var delta = e.Step("delta[2]").Values.Transpose().ToDoubleArray();
@@ -192,7 +193,7 @@ public class ExplainerTests
     {
         var (x, y) = BreastCancerRows(0, 19);
         var layers = RandomLayers(3, [30, 3, 1], ["relu", "sigmoid"]);
-        var e = Explainer.Explain(layers, ExplainTask.Binary, x, y, new ExplainOptions { DType = DType.Float32 });
+        var e = Explainer.Explain(layers, ExplainTask.Binary, x, y, new ExplainOptions { Convention = ExplainConvention.MeanInDelta, DType = DType.Float32 });
         Assert.All(e.Steps, s => Assert.Equal(DType.Float32, s.Values.DType));
         Assert.True(e.AllPassed, e.ToText());
         // Float32 rounding shows up in the comparison with the float64 engine, but stays small.
@@ -207,7 +208,7 @@ public class ExplainerTests
         var x = Tensor.RandomNormal([3, 60], rng, dtype: DType.Float64);
         var y = Tensor.FromArray(new double[] { 1, 0, 1 }, [3], DType.Float64);
         var layers = RandomLayers(2, [60, 40, 1], ["tanh", "sigmoid"]);
-        var e = Explainer.Explain(layers, ExplainTask.Binary, x, y);
+        var e = Explainer.Explain(layers, ExplainTask.Binary, x, y, new ExplainOptions { Convention = ExplainConvention.MeanInDelta });
         var dW1 = e.Step("dW[1]").Check;
         Assert.True(dW1.Sampled);
         Assert.Equal(50, dW1.FiniteDifferenceEntries);
@@ -224,7 +225,7 @@ public class ExplainerTests
     public void ColourIsOnlyAddedWhenAsked()
     {
         var (x, y) = BreastCancerRows(0, 19);
-        var e = Explainer.Explain(RandomLayers(3, [30, 2, 1], ["relu", "sigmoid"]), ExplainTask.Binary, x, y);
+        var e = Explainer.Explain(RandomLayers(3, [30, 2, 1], ["relu", "sigmoid"]), ExplainTask.Binary, x, y, new ExplainOptions { Convention = ExplainConvention.MeanInDelta });
         Assert.DoesNotContain("\u001b[", e.ToText());
         var coloured = e.ToText(ansiColour: true);
         Assert.Contains("\u001b[32m✓", coloured);

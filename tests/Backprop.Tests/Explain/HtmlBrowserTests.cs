@@ -25,7 +25,7 @@ public partial class HtmlBrowserTests
     public void ThePageRendersItsEquationsInHeadlessChromium()
     {
         var (x, y) = ExplainTestData.BreastCancerRows(0, 19);
-        var e = Explainer.Explain(ExplainTestData.RandomLayers(3, [30, 3, 1], ["relu", "sigmoid"]), ExplainTask.Binary, x, y);
+        var e = Explainer.Explain(ExplainTestData.RandomLayers(3, [30, 3, 1], ["relu", "sigmoid"]), ExplainTask.Binary, x, y, new ExplainOptions { Convention = ExplainConvention.MeanInDelta });
         string html = e.ToHtml();
         string dir = Directory.CreateTempSubdirectory("backprop-explain-").FullName;
         try
@@ -51,6 +51,53 @@ public partial class HtmlBrowserTests
             Assert.DoesNotContain("<script", html);
             Assert.DoesNotContain("http", html);
             Assert.DoesNotContain("<link", html);
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    /// <summary>
+    /// The brackets around each matrix stretch to its height: a measuring script (added to a copy of the
+    /// page only; the page itself has none) writes every bracket's and table's rendered height into the
+    /// DOM, which headless Chromium dumps. Without a maths font the brackets stay one line high.
+    /// </summary>
+    [ChromiumFact]
+    public void MatrixBracketsStretchToTheMatrixHeight()
+    {
+        var (x, y) = ExplainTestData.BreastCancerRows(0, 19, 30);
+        var e = Explainer.Explain(ExplainTestData.RandomLayers(3, [30, 3, 1], ["relu", "sigmoid"]), ExplainTask.Binary, x, y,
+            new ExplainOptions { FeatureNames = Enumerable.Range(0, 30).Select(i => $"f{i}").ToArray(), LearningRate = 0.1 });
+        string html = e.ToHtml();
+        Assert.Contains("DejaVu Math TeX Gyre", html);
+        const string measure = """
+            <pre id="measure"></pre><script>
+            const out = [];
+            for (const t of document.querySelectorAll('mtable')) {
+              const open = t.previousElementSibling, close = t.nextElementSibling;
+              if (!open || open.localName !== 'mo' || open.textContent !== '(') continue;
+              out.push([t.querySelectorAll('mtr').length, t.getBoundingClientRect().height, open.getBoundingClientRect().height, close.getBoundingClientRect().height].join(','));
+            }
+            document.getElementById('measure').textContent = out.join(';');
+            </script>
+            """;
+        string dir = Directory.CreateTempSubdirectory("backprop-brackets-").FullName;
+        try
+        {
+            string file = System.IO.Path.Combine(dir, "measure.html");
+            File.WriteAllText(file, html.Replace("</body>", measure + "</body>"));
+            string dom = DumpDom(file, dir);
+            var m = Regex.Match(dom, "<pre id=\"measure\">([^<]*)</pre>");
+            Assert.True(m.Success && m.Groups[1].Value.Length > 0, "the measuring script wrote nothing");
+            var rows = m.Groups[1].Value.Split(';').Select(r => r.Split(',').Select(v => double.Parse(v, System.Globalization.CultureInfo.InvariantCulture)).ToArray()).ToList();
+            var tall = rows.Where(r => r[0] >= 3).ToList();
+            Assert.True(tall.Count >= 3, $"only {tall.Count} matrices of 3 or more rows measured");
+            foreach (var r in tall)
+            {
+                Assert.True(r[1] > 20, $"a {r[0]}-row matrix is {r[1]} px high");
+                Assert.True(r[2] >= 0.85 * r[1] && r[3] >= 0.85 * r[1], $"brackets {r[2]} and {r[3]} px high around a {r[0]}-row matrix {r[1]} px high: they did not stretch");
+            }
         }
         finally
         {

@@ -7,7 +7,7 @@ namespace Backprop.Tests.Explain;
 /// <summary>The JSON schema, and that its dW and db are the gradients PyTorch would report.</summary>
 public class JsonTests
 {
-    private static readonly string[] StepKeys = ["name", "formula", "shape", "values", "check"];
+    private static readonly string[] StepKeys = ["name", "symbol", "formula", "shape", "values", "check"];
 
     [Theory]
     [InlineData(ExplainLayout.Columns)]
@@ -16,13 +16,13 @@ public class JsonTests
     {
         var (x, y) = BreastCancerRows(0, 19, 20);
         var layers = RandomLayers(4, [30, 4, 3, 1], ["relu", "tanh", "sigmoid"]);
-        var e = Explainer.Explain(layers, ExplainTask.Binary, x, y, new ExplainOptions { Layout = layout });
+        var e = Explainer.Explain(layers, ExplainTask.Binary, x, y, new ExplainOptions { Convention = ExplainConvention.MeanInDelta, Layout = layout });
         using var doc = JsonDocument.Parse(e.ToJson());
         var root = doc.RootElement;
-        Assert.Equal(new[] { "forward", "backward" }, root.EnumerateObject().Select(p => p.Name));
+        Assert.Equal(new[] { "header", "parameters", "forward", "backward" }, root.EnumerateObject().Select(p => p.Name));
 
         var steps = root.GetProperty("forward").EnumerateArray().Concat(root.GetProperty("backward").EnumerateArray()).ToList();
-        Assert.Equal(e.Steps.Select(s => s.Name), steps.Select(s => s.GetProperty("name").GetString()));
+        Assert.Equal(e.Forward.Concat(e.Backward).Select(s => s.Name), steps.Select(s => s.GetProperty("name").GetString()));
         foreach (var step in steps)
         {
             Assert.Equal(StepKeys, step.EnumerateObject().Select(p => p.Name));
@@ -63,7 +63,7 @@ public class JsonTests
         {
             new(Tensor.FromArray(new double[] { 0.3, -0.7 }, [1, 2], DType.Float64), Tensor.FromArray(new double[] { 0.1 }, [1], DType.Float64), "sigmoid"),
         };
-        var json = Explainer.Explain(layers, ExplainTask.Binary, x, Tensor.FromArray(new double[] { 1 }, [1], DType.Float64), new ExplainOptions { DType = DType.Float32 }).ToJson();
+        var json = Explainer.Explain(layers, ExplainTask.Binary, x, Tensor.FromArray(new double[] { 1 }, [1], DType.Float64), new ExplainOptions { Convention = ExplainConvention.MeanInDelta, DType = DType.Float32 }).ToJson();
         Assert.Contains("[[0.1],[0.2]]", json); // a[0] as columns, float32 0.1f written as 0.1
     }
 

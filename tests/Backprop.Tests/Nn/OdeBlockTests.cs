@@ -15,7 +15,7 @@ public class OdeBlockTests
     private static Linear LinearDynamics(double[,] a)
     {
         var f = new Linear(2, 2, bias: false, rng: new Rng(1), dtype: DType.Float64);
-        using (Backprop.Autodiff.NoGrad()) f.Weight.CopyFrom(Tensor.FromArray(a));
+        using (Backprop.Autodiff.NoGrad()) f.Weight.CopyFrom(Tensor.FromArray(a, DType.Float64));
         return f;
     }
 
@@ -114,7 +114,7 @@ public class OdeBlockTests
         // Rows are batch items, f(h) = h·Aᵀ, so h(t) = h₀·expm(A t)ᵀ.
         double t1 = 1.7;
         var block = new OdeBlock(LinearDynamics(A), Tight(solver), gradient, 0, t1);
-        var h0 = Tensor.FromArray(new double[,] { { 1, 0 }, { 0, 1 }, { 0.5, -2 } });
+        var h0 = Tensor.FromArray(new double[,] { { 1, 0 }, { 0, 1 }, { 0.5, -2 } }, DType.Float64);
         var h1 = block.Forward(h0);
         var expected = Multiply(new double[,] { { 1, 0 }, { 0, 1 }, { 0.5, -2 } }, Transpose(Expm(Scaled(A, t1))));
         Assert.True(MaxAbsDiff(h1, expected) < 1e-9, $"max |h(t₁) − expm| = {MaxAbsDiff(h1, expected):E2}");
@@ -130,9 +130,9 @@ public class OdeBlockTests
         var block = new OdeBlock(f, Tight(solver), gradient, 0, t1);
         double[,] h0Values = { { 0.7, -0.4 }, { 1.1, 0.3 } };
         double[,] w = { { 0.2, -1.0 }, { 0.5, 0.8 } };
-        var h0 = Tensor.FromArray(h0Values);
+        var h0 = Tensor.FromArray(h0Values, DType.Float64);
         h0.RequiresGrad = true;
-        (block.Forward(h0) * Tensor.FromArray(w)).Sum().Backward();
+        (block.Forward(h0) * Tensor.FromArray(w, DType.Float64)).Sum().Backward();
 
         var expectedH0 = Multiply(w, Expm(Scaled(A, t1)));
         Assert.True(MaxAbsDiff(h0.Grad!, expectedH0) < 1e-8, $"∂L/∂h₀ off by {MaxAbsDiff(h0.Grad!, expectedH0):E2}");
@@ -187,8 +187,8 @@ public class OdeBlockTests
     {
         var f = SmallNetwork(7);
         var options = solver == "rk4" ? OdeSolverOptions.Rk4(80) : OdeSolverOptions.Dopri5(1e-10, 1e-12);
-        var h0 = Tensor.FromArray(new double[,] { { 0.5, -1.0 }, { 1.5, 0.2 }, { -0.3, 0.9 } });
-        var target = Tensor.FromArray(new double[,] { { 0.1, 0.2 }, { -0.5, 0.4 }, { 0.3, -0.2 } });
+        var h0 = Tensor.FromArray(new double[,] { { 0.5, -1.0 }, { 1.5, 0.2 }, { -0.3, 0.9 } }, DType.Float64);
+        var target = Tensor.FromArray(new double[,] { { 0.1, 0.2 }, { -0.5, 0.4 }, { 0.3, -0.2 } }, DType.Float64);
         var adjointBlock = new OdeBlock(f, options, OdeGradient.Adjoint, 0, 1.5);
         var backpropBlock = new OdeBlock(f, options, OdeGradient.Backprop, 0, 1.5);
         var (adjointH0, adjointTheta) = Gradients(adjointBlock, h0, target);
@@ -248,7 +248,7 @@ public class OdeBlockTests
         var f = SmallNetwork(3);
         var block = new OdeBlock(f, OdeSolverOptions.Rk4(20), OdeGradient.Adjoint);
         var reference = new OdeBlock(f, OdeSolverOptions.Rk4(20), OdeGradient.Backprop);
-        var h0 = Tensor.FromArray(new double[,] { { 0.3, -0.6 } });
+        var h0 = Tensor.FromArray(new double[,] { { 0.3, -0.6 } }, DType.Float64);
         var first = f.Parameters().First();
 
         f.ZeroGrad();
@@ -266,8 +266,8 @@ public class OdeBlockTests
     {
         double t1 = 0.9;
         var block = new OdeBlock(LinearDynamics(A), OdeSolverOptions.Rk4(100), gradient, 0, t1);
-        var h0 = Tensor.FromArray(new double[,] { { 0.4, 0.1 } });
-        var v = Tensor.FromArray(new double[,] { { -1.0, 2.0 } });
+        var h0 = Tensor.FromArray(new double[,] { { 0.4, 0.1 } }, DType.Float64);
+        var v = Tensor.FromArray(new double[,] { { -1.0, 2.0 } }, DType.Float64);
         var (value, tangent) = Transforms.Jvp(block.Forward, h0, v);
         var e = Transpose(Expm(Scaled(A, t1)));
         Assert.True(MaxAbsDiff(tangent, Multiply(new double[,] { { -1.0, 2.0 } }, e)) < 1e-9);
@@ -294,8 +294,8 @@ public class OdeBlockTests
         // Forward over reverse: the adjoint's backward solve is written with tensor ops, so it carries tangents.
         var block = new OdeBlock(new Tanh(), OdeSolverOptions.Rk4(50), OdeGradient.Adjoint, 0, 0.8);
         var reference = new OdeBlock(new Tanh(), OdeSolverOptions.Rk4(50), OdeGradient.Backprop, 0, 0.8);
-        var x = Tensor.FromArray(new double[] { 0.3, -0.8, 1.1 }, 3);
-        var v = Tensor.FromArray(new double[] { 1.0, 0.5, -0.25 }, 3);
+        var x = Tensor.FromArray(new double[] { 0.3, -0.8, 1.1 }, [3], DType.Float64);
+        var v = Tensor.FromArray(new double[] { 1.0, 0.5, -0.25 }, [3], DType.Float64);
         var hvp = Transforms.HessianVectorProduct(h => block.Forward(h).Square().Sum(), x, v);
         var expected = Transforms.HessianVectorProduct(h => reference.Forward(h).Square().Sum(), x, v);
         Assert.True(MaxRelDiff(hvp, expected) < 1e-7, $"{MaxRelDiff(hvp, expected):E2}");
@@ -305,7 +305,7 @@ public class OdeBlockTests
     public void CountsEvaluationsForwardAndBackward()
     {
         var block = new OdeBlock(SmallNetwork(2), OdeSolverOptions.Rk4(10), OdeGradient.Adjoint);
-        var h0 = Tensor.FromArray(new double[,] { { 0.3, -0.6 } });
+        var h0 = Tensor.FromArray(new double[,] { { 0.3, -0.6 } }, DType.Float64);
         block.Forward(h0).Sum().Backward();
         Assert.Equal(new OdeStatistics(40, 10, 0), block.ForwardStatistics);
         Assert.Equal(new OdeStatistics(40, 10, 0), block.BackwardStatistics);
@@ -340,7 +340,7 @@ public class OdeBlockTests
     public void TheAdjointKeepsTheSameGraphAsStepsGrowAndBackpropKeepsAGrowingOne()
     {
         var f = SmallNetwork(4);
-        var h0 = Tensor.FromArray(new double[,] { { 0.3, -0.6 }, { 1, 2 } });
+        var h0 = Tensor.FromArray(new double[,] { { 0.3, -0.6 }, { 1, 2 } }, DType.Float64);
         h0.RequiresGrad = true;
         var adjoint = new[] { 10, 20, 40 }.Select(n => GraphSize(new OdeBlock(f, OdeSolverOptions.Rk4(n), OdeGradient.Adjoint).Forward(h0))).ToArray();
         var backprop = new[] { 10, 20, 40 }.Select(n => GraphSize(new OdeBlock(f, OdeSolverOptions.Rk4(n), OdeGradient.Backprop).Forward(h0))).ToArray();
@@ -357,7 +357,7 @@ public class OdeBlockTests
     {
         var f = SmallNetwork(9);
         var times = new[] { 0.0, 0.4, 0.9, 1.5 };
-        var h0 = Tensor.FromArray(new double[,] { { 0.5, -0.2 } });
+        var h0 = Tensor.FromArray(new double[,] { { 0.5, -0.2 } }, DType.Float64);
         Tensor[] Grads(OdeGradient g)
         {
             f.ZeroGrad();
@@ -378,7 +378,7 @@ public class OdeBlockTests
     {
         // f([h, t]) = t·h (a Linear on [h, t] cannot express a product, so use a module that reads the column).
         var block = new OdeBlock(new TimesTime(), OdeSolverOptions.Rk4(400), OdeGradient.Adjoint, 0, 1.2, timeInput: true);
-        var h0 = Tensor.FromArray(new double[,] { { 1.0, -2.0 } });
+        var h0 = Tensor.FromArray(new double[,] { { 1.0, -2.0 } }, DType.Float64);
         var h1 = block.Forward(h0);
         // dh/dt = t·h  ⇒  h(t) = h₀·e^(t²/2)
         Assert.Equal(Math.Exp(0.72), h1[0, 0], 9);
