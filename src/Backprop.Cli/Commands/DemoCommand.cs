@@ -88,8 +88,19 @@ internal static class DemoCommand
             ulong seedValue = parse.GetValue(seed);
             var act = parse.GetValue(activation)!;
 
-            var run = Run(new DemoSettings(name, n, noiseValue, CliOptions.ParseHidden(parse.GetValue(hidden)!), ActivationExtensions.Parse(act),
-                epochCount, opt, rate, batchSize, seedValue), gifPath is not null);
+            DemoRun run;
+            try
+            {
+                run = Run(new DemoSettings(name, n, noiseValue, CliOptions.ParseHidden(parse.GetValue(hidden)!), ActivationExtensions.Parse(act),
+                    epochCount, opt, rate, batchSize, seedValue), gifPath is not null);
+            }
+            catch (DivergenceException e)
+            {
+                // Name the demo's own option that most likely caused it, not only the generic remedy.
+                throw CliErrors.NameTheOption(e, cause => cause == DivergenceCause.Inputs
+                    ? string.Create(CultureInfo.InvariantCulture, $"--noise {noiseValue:G3} made the points; use a smaller --noise")
+                    : string.Create(CultureInfo.InvariantCulture, $"demo trains with {opt} at learning rate {rate}; try a smaller --lr or --noise"));
+            }
 
             var set = run.Set;
             string title = string.Create(CultureInfo.InvariantCulture, $"{set.Name}: {run.Architecture} {act} network, test accuracy {run.TestAccuracy:P1}");
