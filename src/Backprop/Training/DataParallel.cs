@@ -29,6 +29,14 @@ internal sealed class DataParallel
         else _buffer64 = new double[_gradientLength + 2];
     }
 
+    /// <summary>Time spent inside the gradient allreduce (Stopwatch ticks), for the distributed benchmark.</summary>
+    public long AllreduceTicks { get; private set; }
+    /// <summary>Bytes of this rank's buffer reduced so far (the payload, not the wire traffic).</summary>
+    public long BytesReduced { get; private set; }
+    public int Steps { get; private set; }
+    /// <summary>Bytes in one step's fused buffer.</summary>
+    public int BufferBytes => (_gradientLength + 2) * (_buffer32 is not null ? sizeof(float) : sizeof(double));
+
     public int Rank => _comm.Rank;
     public int Size => _comm.Size;
 
@@ -82,7 +90,11 @@ internal sealed class DataParallel
         }
         span[_gradientLength] = T.CreateChecked(localRows == 0 ? 0 : weightedLoss);
         span[_gradientLength + 1] = stop ? T.One : T.Zero;
+        long started = System.Diagnostics.Stopwatch.GetTimestamp();
         _comm.Allreduce(span);
+        AllreduceTicks += System.Diagnostics.Stopwatch.GetTimestamp() - started;
+        BytesReduced += BufferBytes;
+        Steps++;
         offset = 0;
         foreach (var p in _parameters)
         {
