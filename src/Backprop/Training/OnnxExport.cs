@@ -20,8 +20,13 @@ public static class OnnxExport
         {
             Network = model.Network,
             Task = model.Task,
-            FeatureNames = model.FeatureNames,
-            Inputs = model.Inputs,
+            // Numeric columns, standardised; this model format has no missing values or categories.
+            Columns = model.FeatureNames.Select((name, i) => new OnnxColumn
+            {
+                Name = name, Categorical = false, Offset = i, Mean = model.Inputs.Mean[i], Scale = model.Inputs.Scale[i], Fill = model.Inputs.Mean[i],
+            }).ToArray(),
+            NetworkInputs = model.FeatureNames,
+            ImputeMissing = false,
             ClassLabels = model.ClassLabels,
             TargetName = model.TargetName,
             TargetMean = model.TargetMean,
