@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Backprop.Data;
 using Backprop.IO;
 using Backprop.Nn;
 using Backprop.Serialization.Onnx;
@@ -20,13 +21,15 @@ public static class OnnxExport
         {
             Network = model.Network,
             Task = model.Task,
-            // Numeric columns, standardised; this model format has no missing values or categories.
-            Columns = model.FeatureNames.Select((name, i) => new OnnxColumn
+            Columns = model.Preprocessing.Columns.Select(c => new OnnxColumn
             {
-                Name = name, Categorical = false, Offset = i, Mean = model.Inputs.Mean[i], Scale = model.Inputs.Scale[i], Fill = model.Inputs.Mean[i],
+                Name = c.Name, Categorical = c.Kind == FeatureKind.Categorical, Offset = c.Offset, Mean = c.Mean, Scale = c.Scale, Fill = c.Fill,
+                MissingIndicator = c.HasMissingIndicator, Categories = c.Categories, FillCategory = c.FillCategory, NumericCategories = c.NumericCategories,
             }).ToArray(),
-            NetworkInputs = model.FeatureNames,
-            ImputeMissing = false,
+            NetworkInputs = model.Preprocessing.FeatureNames,
+            ImputeMissing = model.Preprocessing.Missing == MissingPolicy.Impute,
+            MissingPolicy = model.Preprocessing.Missing.ToString().ToLowerInvariant(),
+            UnknownPolicy = model.Preprocessing.Unknown.ToString().ToLowerInvariant(),
             ClassLabels = model.ClassLabels,
             TargetName = model.TargetName,
             TargetMean = model.TargetMean,
