@@ -22,17 +22,19 @@ public sealed class OnnxCheckerTests
     {
         var dir = TempDir();
         var files = new List<string>();
-        foreach (var (data, target, activation, dtype) in new[]
+        var customers = Path.Combine(RepoRoot(), "tests", "Backprop.Tests", "Data", "Fixtures", "customers.csv");
+        foreach (var (data, target, activation, dtype, extra) in new (string, string, string, string, string[])[]
                  {
-                     ("breast-cancer.csv", "diagnosis", "relu", "float32"),
-                     ("iris.csv", "species", "leaky_relu", "float64"),
-                     ("diabetes.csv", "progression", "softplus", "float32"),
-                     ("iris.csv", "species", "sigmoid", "float32"),
+                     (DataFile("breast-cancer.csv"), "diagnosis", "relu", "float32", []),
+                     (DataFile("iris.csv"), "species", "leaky_relu", "float64", []),
+                     (DataFile("diabetes.csv"), "progression", "softplus", "float32", []),
+                     (DataFile("iris.csv"), "species", "sigmoid", "float32", ["--categorical", "petal_width_(cm)"]),
+                     (customers, "bought", "tanh", "float64", ["--drop", "id,notes"]),   // text columns, imputation, indicators
                  })
         {
             var model = Path.Combine(dir, $"{files.Count}.safetensors");
             var onnx = Path.Combine(dir, $"{files.Count}.onnx");
-            var train = RunBackprop("train", DataFile(data), "--target", target, "--hidden", "4,3", "--activation", activation, "--dtype", dtype, "--epochs", "2", "--out", model, "--json");
+            var train = RunBackprop(["train", data, "--target", target, "--hidden", "4,3", "--activation", activation, "--dtype", dtype, "--epochs", "2", "--out", model, "--json", .. extra]);
             Assert.True(train.ExitCode == 0, train.Error);
             var export = RunBackprop("export", model, "--onnx", onnx);
             Assert.True(export.ExitCode == 0, export.Error);
@@ -51,9 +53,10 @@ public sealed class OnnxCheckerTests
         var result = Run(PythonOnnxFactAttribute.Python, new[] { "-c", script }.Concat(files), dir, 120);
         Assert.True(result.ExitCode == 0, result.Error);
         var lines = result.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries);
-        Assert.Equal(4, lines.Length);
+        Assert.Equal(5, lines.Length);
         Assert.Contains("['label', 'probabilities', 'class_index'] binary", lines[0]);
         Assert.Contains("['prediction'] regression", lines[2]);
+        Assert.Contains("binary", lines[4]);
         Directory.Delete(dir, recursive: true);
     }
 }

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Backprop.Data;
 using Backprop.IO;
 using Backprop.Nn;
 using Backprop.Serialization.Onnx;
@@ -20,9 +21,15 @@ public static class OnnxExport
         {
             Network = model.Network,
             Task = model.Task,
-            FeatureNames = model.FeatureNames,
-            // Per network input; one-hot and indicator inputs pass through (Preprocessor.InputStandardizer).
-            Inputs = model.Preprocessing.InputStandardizer(),
+            Columns = model.Preprocessing.Columns.Select(c => new OnnxColumn
+            {
+                Name = c.Name, Categorical = c.Kind == FeatureKind.Categorical, Offset = c.Offset, Mean = c.Mean, Scale = c.Scale, Fill = c.Fill,
+                MissingIndicator = c.HasMissingIndicator, Categories = c.Categories, FillCategory = c.FillCategory, NumericCategories = c.NumericCategories,
+            }).ToArray(),
+            NetworkInputs = model.Preprocessing.FeatureNames,
+            ImputeMissing = model.Preprocessing.Missing == MissingPolicy.Impute,
+            MissingPolicy = model.Preprocessing.Missing.ToString().ToLowerInvariant(),
+            UnknownPolicy = model.Preprocessing.Unknown.ToString().ToLowerInvariant(),
             ClassLabels = model.ClassLabels,
             TargetName = model.TargetName,
             TargetMean = model.TargetMean,

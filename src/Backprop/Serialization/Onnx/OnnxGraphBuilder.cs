@@ -49,6 +49,8 @@ internal sealed class OnnxGraphBuilder
 
     private void Claim(string name)
     {
-        if (name.Length == 0 || !_values.Add(name)) throw new InvalidOperationException($"ONNX value name '{name}' is empty or used twice.");
+        if (name.Length == 0) throw new BackpropException("An ONNX value needs a name; a column with an empty name cannot become a graph input.");
+        // A column name becomes an input's name, so it can meet a name the exporter gives a value.
+        if (!_values.Add(name)) throw new BackpropException($"The name '{name}' would name two values in the ONNX graph (a column of that name collides with a value the exporter creates); rename the column and retrain to export.");
     }
 }

@@ -110,25 +110,29 @@ internal sealed class OnnxTensor
 internal sealed class OnnxAttribute
 {
     // AttributeProto.AttributeType
-    private const int TypeFloat = 1, TypeInt = 2, TypeInts = 7;
+    private const int TypeFloat = 1, TypeInt = 2, TypeFloats = 6, TypeInts = 7, TypeStrings = 8;
 
     private readonly int _type;
-    private readonly float _float;
+    private readonly float[] _floats;
     private readonly long[] _ints;
+    private readonly string[] _strings;
 
-    private OnnxAttribute(string name, int type, float f, long[] ints)
+    private OnnxAttribute(string name, int type, float[] floats, long[] ints, string[] strings)
     {
         Name = name;
         _type = type;
-        _float = f;
+        _floats = floats;
         _ints = ints;
+        _strings = strings;
     }
 
     public string Name { get; }
 
-    public static OnnxAttribute Int(string name, long value) => new(name, TypeInt, 0, [value]);
-    public static OnnxAttribute Float(string name, float value) => new(name, TypeFloat, value, []);
-    public static OnnxAttribute Ints(string name, params long[] values) => new(name, TypeInts, 0, values);
+    public static OnnxAttribute Int(string name, long value) => new(name, TypeInt, [], [value], []);
+    public static OnnxAttribute Float(string name, float value) => new(name, TypeFloat, [value], [], []);
+    public static OnnxAttribute Ints(string name, params long[] values) => new(name, TypeInts, [], [.. values], []);
+    public static OnnxAttribute Floats(string name, params float[] values) => new(name, TypeFloats, [.. values], [], []);
+    public static OnnxAttribute Strings(string name, params string[] values) => new(name, TypeStrings, [], [], [.. values]);
 
     public ProtoWriter Encode()
     {
@@ -136,9 +140,12 @@ internal sealed class OnnxAttribute
         w.String(1, Name);                                    // name
         switch (_type)
         {
-            case TypeFloat: w.Float(2, _float); break;        // f
+            case TypeFloat: w.Float(2, _floats[0]); break;    // f
             case TypeInt: w.Int64(3, _ints[0]); break;        // i
-            case TypeInts: foreach (long v in _ints) w.Int64(8, v); break; // ints (unpacked, as onnx writes them)
+            // Repeated fields unpacked, one key per value, as onnx's proto2 schema declares them.
+            case TypeFloats: foreach (float v in _floats) w.Float(7, v); break;      // floats
+            case TypeInts: foreach (long v in _ints) w.Int64(8, v); break;           // ints
+            case TypeStrings: foreach (string v in _strings) w.String(9, v); break;  // strings (bytes, UTF-8)
         }
         w.Int64(20, _type);                                   // type
         return w;
