@@ -16,5 +16,6 @@ internal static class CommandCatalog
         yield return ModesCommand.Create();
         yield return ExplainCommand.Create();
         yield return BenchCommand.Create();
+        yield return PlaygroundCommand.Create();
     }
 }

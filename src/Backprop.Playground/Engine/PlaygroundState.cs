@@ -39,7 +39,7 @@ public sealed class PlaygroundState
     public string Regularization { get; set; } = "none";
     public double RegularizationRate { get; set; }
     /// <summary>Neurons per hidden layer, input side first (0 to 6 layers of 1 to 8).</summary>
-    public List<int> NetworkShape { get; set; } = [4, 2];
+    public List<int> NetworkShape { get; set; } = new() { 4, 2 };
     /// <summary>Which of the seven features feed the network.</summary>
     public bool[] Features { get; set; } = [true, true, false, false, false, false, false];
     public bool ShowTestData { get; set; }
@@ -58,7 +58,7 @@ public sealed class PlaygroundState
     public PlaygroundState Clone()
     {
         var copy = (PlaygroundState)MemberwiseClone();
-        copy.NetworkShape = [.. NetworkShape];
+        copy.NetworkShape = new List<int>(NetworkShape);
         copy.Features = (bool[])Features.Clone();
         return copy;
     }
@@ -134,7 +134,7 @@ public sealed class PlaygroundState
                 case "regularizationRate": s.RegularizationRate = Nearest(RegularizationRates, Double(value, s.RegularizationRate)); break;
                 case "noise": s.Noise = Math.Clamp(Int(value, s.Noise), 0, 50); break;
                 case "networkShape":
-                    s.NetworkShape = value.Length == 0 ? [] : value.Split(',')
+                    s.NetworkShape = value.Length == 0 ? new List<int>() : value.Split(',')
                         .Select(v => Math.Clamp(Int(v, 1), 1, MaxNeurons)).Take(MaxHiddenLayers).ToList();
                     break;
                 case "seed": if (value.Length > 0) s.Seed = value; break;

@@ -75,7 +75,7 @@ public sealed class Session
     public long StepCount { get; private set; }
     public double TrainLoss { get; private set; }
     public double TestLoss { get; private set; }
-    public List<LossPoint> History { get; } = [];
+    public List<LossPoint> History { get; } = new();
     /// <summary>The last step taken with the Step button, explained.</summary>
     public ExplainedStep? LastStep { get; private set; }
     /// <summary>Rows of the current epoch still to train on.</summary>
