@@ -33,6 +33,7 @@ public sealed class PageTests(PlaygroundFixture fixture)
         await page.ClickAsync("#play");
         await page.WaitForFunctionAsync("() => parseInt(document.getElementById('epoch').textContent.replace(/,/g, '')) >= 20", null, new() { Timeout = 60_000 });
         await page.ClickAsync("#play");
+        await Screenshots.SaveAsync(page, "playground-default");
         Assert.NotNull(await page.GetAttributeAsync("#edge-1-0-0", "stroke"));
         Assert.True(Number(await page.InnerTextAsync("#train-loss")) < loss0, "training lowers the loss");
     }
