@@ -103,6 +103,6 @@ public sealed class StepViewTests(PlaygroundFixture fixture)
 
         // The animation of the gradient flowing back marks the layers in turn.
         await page.ClickAsync("#animate");
-        await page.WaitForSelectorAsync("path.edge.flow", new() { Timeout = 5_000 });
+        await page.WaitForSelectorAsync("path.edge.flow", new() { State = Microsoft.Playwright.WaitForSelectorState.Attached, Timeout = 5_000 });
     }
 }

@@ -59,6 +59,8 @@ public sealed class TrainingTests(PlaygroundFixture fixture)
         var page = await fixture.OpenAsync("bench&seed=1");
         await page.WaitForSelectorAsync("#bench-result", new() { Timeout = 60_000 });
         string text = await page.InnerTextAsync("#bench-result");
+        Directory.CreateDirectory(Path.Combine(AppContext.BaseDirectory, "screenshots"));
+        await File.WriteAllTextAsync(Path.Combine(AppContext.BaseDirectory, "screenshots", "bench.txt"), text);
         // The figure itself is recorded in docs/playground.md; a test only checks that the mode measures.
         var m = System.Text.RegularExpressions.Regex.Match(text, @"([0-9.]+) epochs/s, ([0-9.]+) ms per frame");
         Assert.True(m.Success, text);

@@ -102,13 +102,14 @@ public sealed class PlaygroundState
         return string.Join("&", parts);
     }
 
+    // Commas stay readable (networkShape=4,2), as in TensorFlow Playground's links.
     private static string Pair(string key, object value) => key + "=" + Uri.EscapeDataString(value switch
     {
         bool b => b ? "true" : "false",
         double d => d.ToString("R", CultureInfo.InvariantCulture),
         IFormattable f => f.ToString(null, CultureInfo.InvariantCulture),
         _ => value.ToString() ?? "",
-    });
+    }).Replace("%2C", ",", StringComparison.Ordinal);
 
     /// <summary>
     /// Reads a URL hash (with or without '#'). Keys it does not know are ignored, as TensorFlow Playground
