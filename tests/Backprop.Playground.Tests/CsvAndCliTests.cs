@@ -37,17 +37,10 @@ public sealed class CsvAndCliTests(PlaygroundFixture fixture)
     [Fact]
     public async Task BackpropPlaygroundServesThePageOverHttp()
     {
-        string cli = Path.Combine(AppContext.BaseDirectory, "Backprop.Cli.dll");
-        var info = new ProcessStartInfo("dotnet", [cli, "playground", "--port", "0", "--no-open"])
-        {
-            RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false, WorkingDirectory = AppContext.BaseDirectory,
-        };
-        using var process = Process.Start(info)!;
+        using var process = StartCli("playground", "--port", "0", "--no-open");
         try
         {
-            var first = process.StandardOutput.ReadLineAsync();
-            Assert.True(await Task.WhenAny(first, Task.Delay(60_000)) == first, "no address printed within 60 s: " + await process.StandardError.ReadToEndAsync());
-            string line = (await first)!;
+            string line = (await process.StandardOutput.ReadLineAsync().WaitAsync(TimeSpan.FromSeconds(60)))!;
             Assert.StartsWith("Backprop playground: http://localhost:", line);
             string address = line["Backprop playground: ".Length..];
             using var http = new HttpClient { BaseAddress = new Uri(address) };
@@ -72,15 +65,37 @@ public sealed class CsvAndCliTests(PlaygroundFixture fixture)
         }
     }
 
-    [Fact]
-    public void APortInUseIsOneErrorLine()
+    private static Process StartCli(params string[] args)
     {
-        using var first = Backprop.Cli.Commands.PlaygroundServer.Start(PlaygroundFixture.PublishedFolder, 0);
-        var stdout = new StringWriter();
-        var stderr = new StringWriter();
-        int code = Program.Run(["playground", "--port", first.Port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--no-open"], stdout, stderr);
-        Assert.Equal(1, code);
-        Assert.StartsWith($"error: --port {first.Port}: cannot listen on localhost", stderr.ToString());
-        Assert.Single(stderr.ToString().Trim().Split('\n'));
+        var info = new ProcessStartInfo("dotnet", [Path.Combine(AppContext.BaseDirectory, "Backprop.Cli.dll"), .. args])
+        {
+            RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false, WorkingDirectory = AppContext.BaseDirectory,
+        };
+        return Process.Start(info)!;
+    }
+
+    [Fact]
+    public async Task APortInUseIsOneErrorLine()
+    {
+        using var first = StartCli("playground", "--port", "0", "--no-open");
+        try
+        {
+            string line = (await first.StandardOutput.ReadLineAsync().WaitAsync(TimeSpan.FromSeconds(60)))!;
+            string port = line.Split(':')[^1].TrimEnd('/');
+            using var second = StartCli("playground", "--port", port, "--no-open");
+            var stderr = second.StandardError.ReadToEndAsync();
+            bool exited = second.WaitForExit(60_000);
+            if (!exited) second.Kill(entireProcessTree: true);
+            Assert.True(exited, "the second server did not stop on a port in use");
+            Assert.Equal(1, second.ExitCode);
+            string error = (await stderr).Trim();
+            Assert.StartsWith($"error: --port {port}: cannot listen on localhost", error);
+            Assert.Single(error.Split('\n'));
+        }
+        finally
+        {
+            first.Kill(entireProcessTree: true);
+            await first.WaitForExitAsync();
+        }
     }
 }
