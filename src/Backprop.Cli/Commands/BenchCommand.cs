@@ -23,8 +23,11 @@ internal static class BenchCommand
         engine.AcceptOnlyFromAmong("fused", "autodiff");
         var seed = CliOptions.Seed();
         var json = new Option<bool>("--json") { Description = "Print JSON on stdout: one object for one workload, an array for all." };
+        var distributed = new Option<bool>("--distributed") { Description = "Data-parallel under mpirun (mpirun -np N backprop bench --distributed): samples/s, time per step in the gradient allreduce, bytes per step, and the cost model's projection to 4–64 nodes. Each rank uses cores/ranks GEMM threads unless --threads says otherwise." };
+        var latency = new Option<double>("--latency-us") { Description = "With --distributed: the per-message network latency (µs) the projection assumes.", DefaultValueFactory = _ => 10.0 };
         var command = new Command("bench", "Time training (plain SGD, lr 0.01) on synthetic data: samples per second, ms per step, GFLOP/s and bytes allocated per step.\n" +
-            "Example: backprop bench --workload all --json") { workload, epochs, threads, engine, seed, json };
+            "Example: backprop bench --workload all --json\n" +
+            "Example: mpirun -np 2 backprop bench --distributed") { workload, epochs, threads, engine, seed, json, distributed, latency };
         command.SetAction(parse =>
         {
             int? e = parse.GetValue(epochs);
@@ -34,6 +37,8 @@ internal static class BenchCommand
             string name = parse.GetValue(workload)!;
             var selected = name == "all" ? BenchWorkload.All : BenchWorkload.All.Where(w => w.Name == name).ToArray();
             var chosenEngine = parse.GetValue(engine) == "autodiff" ? BenchEngine.Autodiff : BenchEngine.Fused;
+            if (parse.GetValue(distributed))
+                return DistributedRun.Bench(parse, selected, e, t, parse.GetValue(seed), parse.GetValue(json), parse.GetValue(latency));
             var err = Consoles.For(parse.InvocationConfiguration.Error, true);
             int previousThreads = Gemm.MaxThreads;
             var results = new List<BenchResult>();

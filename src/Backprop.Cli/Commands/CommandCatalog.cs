@@ -11,6 +11,7 @@ internal static class CommandCatalog
         yield return ModelCommands.Evaluate();
         yield return ModelCommands.Predict();
         yield return ModelCommands.Inspect();
+        yield return ExportCommand.Create();
         yield return DemoCommand.Create();
         yield return GradCommand.Create();
         yield return ModesCommand.Create();

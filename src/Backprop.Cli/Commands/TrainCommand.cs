@@ -32,16 +32,23 @@ internal static class TrainCommand
         var plot = new Option<FileInfo?>("--plot") { Description = "Also draw the training and validation curves to this .png or .svg file." };
         var refit = new Option<bool>("--refit") { Description = "After early stopping picks the epoch count, retrain that long on training + validation rows (--refit false to keep the early-stopped weights).", DefaultValueFactory = _ => true };
         var json = CliOptions.Json();
+        var checkpointEvery = new Option<int>("--checkpoint-every") { Description = "Write a resumable checkpoint (weights, optimizer state, random generator, epoch) every K epochs; 0 never. Under --distributed rank 0 writes it.", DefaultValueFactory = _ => 0 };
+        var checkpoint = new Option<FileInfo?>("--checkpoint") { Description = "The checkpoint file. Default: the --out file's name with .checkpoint.safetensors." };
+        var resume = new Option<bool>("--resume") { Description = "Continue the run saved in the checkpoint file (same options required); it ends with the model an uninterrupted run would give." };
+        var distributed = new Option<bool>("--distributed") { Description = "Data-parallel training over MPI: run under mpirun (e.g. mpirun -np 4 backprop train … --distributed). Every rank takes its share of each global --batch-size batch and gradients are averaged with one allreduce per step; only rank 0 prints and writes files." };
 
         var command = new Command("train", "Train a network on a CSV file: shows progress, prints test metrics, saves the model.\n" +
             "Example: backprop train data/breast-cancer.csv --target diagnosis --hidden 32 --plot curves.png")
         {
-            data, target, hidden, activation, task, optimizer, lr, epochs, batch, patience, weightDecay, tolerance, seed, testSplit, valSplit, dtype, refit, output, plot, json,
+            data, target, hidden, activation, task, optimizer, lr, epochs, batch, patience, weightDecay, tolerance, seed, testSplit, valSplit, dtype, refit, output, plot, json, checkpointEvery, checkpoint, resume, distributed,
         };
         command.SetAction(parse =>
         {
             var outWriter = parse.InvocationConfiguration.Output;
             var errWriter = parse.InvocationConfiguration.Error;
+            using var mpi = parse.GetValue(distributed) ? DistributedRun.Start() : null;
+            bool isRoot = mpi is null || mpi.Rank == 0;
+            if (!isRoot) outWriter = errWriter = TextWriter.Null;
             var plotFile = parse.GetValue(plot);
             if (plotFile is not null) Plots.CheckPath(plotFile.FullName);
             var settings = new TrainSettings
@@ -56,12 +63,17 @@ internal static class TrainCommand
                 ValidationFraction = parse.GetValue(valSplit),
                 DType = DTypeExtensions.Parse(parse.GetValue(dtype)!),
                 Refit = parse.GetValue(refit),
+                CheckpointEvery = parse.GetValue(checkpointEvery),
+                Resume = parse.GetValue(resume),
+                CheckpointPath = parse.GetValue(checkpointEvery) > 0 || parse.GetValue(resume)
+                    ? (parse.GetValue(checkpoint)?.FullName ?? CheckpointPathFor(parse.GetValue(output)!.FullName)) : null,
                 Training = new TrainingOptions
                 {
                     Epochs = parse.GetValue(epochs),
                     BatchSize = parse.GetValue(batch),
                     Patience = parse.GetValue(patience),
                     Seed = parse.GetValue(seed),
+                    Communicator = (ICommunicator?)mpi ?? SingleProcess.Instance,
                 },
             };
             settings.Validate();
@@ -84,6 +96,7 @@ internal static class TrainCommand
             }
 
             var outPath = parse.GetValue(output)!.FullName;
+            if (!isRoot) return 0; // rank 0 holds the same model and writes it
             ModelFile.Save(run.Model, outPath);
             if (plotFile is not null) DrawCurves(plotFile.FullName, run);
 
@@ -122,6 +135,10 @@ internal static class TrainCommand
         });
         return command;
     }
+
+    /// <summary>model.safetensors → model.checkpoint.safetensors, beside it.</summary>
+    internal static string CheckpointPathFor(string modelPath) =>
+        Path.Combine(Path.GetDirectoryName(modelPath) ?? ".", Path.GetFileNameWithoutExtension(modelPath) + ".checkpoint.safetensors");
 
     internal static string Architecture(TrainedModel model) => ArchitectureOf(model.Network);
 

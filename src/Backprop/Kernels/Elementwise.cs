@@ -27,6 +27,7 @@ public static class Elementwise
     {
         ReadOnlySpan<T> xs = x.Span<T>(), ys = y.Span<T>();
         Span<T> ds = d.Span<T>();
+        if (ds.Length == 0) return; // a zero-size result (an operand may still have elements)
         if (xs.Length == ds.Length && ys.Length == ds.Length)
         {
             TOp.Invoke(xs, ys, ds);

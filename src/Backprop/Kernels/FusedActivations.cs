@@ -88,7 +88,7 @@ public readonly struct TanhActivation : IFusedActivation, IOutputDerivative
     public static bool NeedsPreActivation => false;
 
     public static void Forward<T>(ReadOnlySpan<T> z, Span<T> a, T parameter) where T : unmanaged, IFloatingPointIeee754<T> =>
-        TensorPrimitives.Tanh(z, a);
+        TanhOperator.Invoke(z, a, parameter);
 
     public static void Backward<T>(Span<T> g, ReadOnlySpan<T> z, ReadOnlySpan<T> a, T parameter) where T : unmanaged, IFloatingPointIeee754<T> =>
         OutputDerivative.Scale<T, TanhActivation>(g, a);
@@ -103,7 +103,7 @@ public readonly struct SigmoidActivation : IFusedActivation, IOutputDerivative
     public static bool NeedsPreActivation => false;
 
     public static void Forward<T>(ReadOnlySpan<T> z, Span<T> a, T parameter) where T : unmanaged, IFloatingPointIeee754<T> =>
-        TensorPrimitives.Sigmoid(z, a);
+        SigmoidOperator.Invoke(z, a, parameter);
 
     public static void Backward<T>(Span<T> g, ReadOnlySpan<T> z, ReadOnlySpan<T> a, T parameter) where T : unmanaged, IFloatingPointIeee754<T> =>
         OutputDerivative.Scale<T, SigmoidActivation>(g, a);

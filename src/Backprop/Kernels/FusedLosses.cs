@@ -33,12 +33,14 @@ public static class FusedLosses
             TensorPrimitives.Subtract(zr, max, dr);
             TensorPrimitives.Exp(dr, dr);
             T sum = TensorPrimitives.Sum<T>(dr);
-            T lse = max + T.Log(sum);
+            T logSum = T.Log(sum);
             T targetMass = TensorPrimitives.Sum(tr);
             T scale = targetMass / sum * invM;
             for (int j = 0; j < k; j++)
             {
-                loss += double.CreateChecked(tr[j] * (lse - zr[j]));
+                // −log softmax = (max − z) + log Σ: the exact difference first (max + log Σ rounds log Σ
+                // away for large logits), and a zero target contributes nothing even where z = −∞.
+                if (tr[j] != T.Zero) loss += double.CreateChecked(tr[j] * ((max - zr[j]) + logSum));
                 dr[j] = dr[j] * scale - tr[j] * invM;
             }
         }

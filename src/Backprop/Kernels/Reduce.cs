@@ -94,6 +94,70 @@ public static class Reduce
     }
 
     /// <summary>
+    /// d = log softmax(x) along <paramref name="axis"/> = (x − m) − log Σ exp(x − m), m the max. The
+    /// shifted value x − m is formed first and stays exact, so [1e8, 1e8, 1e8] in float32 gives −log 3
+    /// each; subtracting a computed logsumexp instead would lose everything below the ulp of 1e8.
+    /// </summary>
+    public static void LogSoftmaxAxis(Tensor x, int axis, Tensor d)
+    {
+        if (x.DType == DType.Float32) SoftmaxAxis(x.Span<float>(), x.Dims, axis, d.Span<float>(), log: true);
+        else SoftmaxAxis(x.Span<double>(), x.Dims, axis, d.Span<double>(), log: true);
+    }
+
+    /// <summary>d = softmax(x) along <paramref name="axis"/> = exp(x − m) / Σ exp(x − m), m the max.</summary>
+    public static void SoftmaxAxis(Tensor x, int axis, Tensor d)
+    {
+        if (x.DType == DType.Float32) SoftmaxAxis(x.Span<float>(), x.Dims, axis, d.Span<float>(), log: false);
+        else SoftmaxAxis(x.Span<double>(), x.Dims, axis, d.Span<double>(), log: false);
+    }
+
+    private static void SoftmaxAxis<T>(ReadOnlySpan<T> x, int[] dims, int axis, Span<T> d, bool log) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        var (outer, n, inner) = ShapeUtil.AroundAxis(dims, axis);
+        if (n == 0) return;
+        if (inner == 1)
+        {
+            for (int o = 0; o < outer; o++)
+            {
+                var row = x.Slice(o * n, n);
+                var dRow = d.Slice(o * n, n);
+                // An all −∞ row gives NaN (−∞ − −∞), as in PyTorch: no distribution has zero mass.
+                TensorPrimitives.Subtract(row, TensorPrimitives.Max(row), dRow);
+                if (log)
+                {
+                    T sum = T.Zero;
+                    for (int j = 0; j < n; j++) sum += T.Exp(dRow[j]);
+                    TensorPrimitives.Subtract(dRow, T.Log(sum), dRow);
+                }
+                else
+                {
+                    TensorPrimitives.Exp(dRow, dRow);
+                    TensorPrimitives.Divide(dRow, TensorPrimitives.Sum<T>(dRow), dRow);
+                }
+            }
+            return;
+        }
+        for (int o = 0; o < outer; o++)
+        {
+            for (int i = 0; i < inner; i++)
+            {
+                int start = o * n * inner + i;
+                T max = T.NegativeInfinity;
+                for (int j = 0; j < n; j++) max = T.Max(max, x[start + j * inner]);
+                T sum = T.Zero;
+                for (int j = 0; j < n; j++)
+                {
+                    T shifted = x[start + j * inner] - max;
+                    d[start + j * inner] = log ? shifted : T.Exp(shifted);
+                    sum += log ? T.Exp(shifted) : d[start + j * inner];
+                }
+                T logSum = T.Log(sum);
+                for (int j = 0; j < n; j++) d[start + j * inner] = log ? d[start + j * inner] - logSum : d[start + j * inner] / sum;
+            }
+        }
+    }
+
+    /// <summary>
     /// d = the sum of x down to <paramref name="d"/>'s shape, which x's shape broadcasts from: the
     /// adjoint of broadcasting, and how a gradient comes back in its input's shape.
     /// </summary>

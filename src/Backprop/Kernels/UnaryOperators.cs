@@ -48,14 +48,16 @@ public readonly struct PowOperator : IUnaryOperator
     public static void Invoke<T>(ReadOnlySpan<T> x, Span<T> d, T p) where T : unmanaged, IFloatingPointIeee754<T> => TensorPrimitives.Pow(x, p, d);
 }
 
+/// <summary>σ(x), accurate to a few ulp everywhere, subnormal results included (see <see cref="AccurateTranscendentals"/>).</summary>
 public readonly struct SigmoidOperator : IUnaryOperator
 {
-    public static void Invoke<T>(ReadOnlySpan<T> x, Span<T> d, T p) where T : unmanaged, IFloatingPointIeee754<T> => TensorPrimitives.Sigmoid(x, d);
+    public static void Invoke<T>(ReadOnlySpan<T> x, Span<T> d, T p) where T : unmanaged, IFloatingPointIeee754<T> => AccurateTranscendentals.Sigmoid(x, d);
 }
 
+/// <summary>tanh x within a few ulp over the whole range (TensorPrimitives.Tanh is not near 0; see <see cref="AccurateTranscendentals"/>).</summary>
 public readonly struct TanhOperator : IUnaryOperator
 {
-    public static void Invoke<T>(ReadOnlySpan<T> x, Span<T> d, T p) where T : unmanaged, IFloatingPointIeee754<T> => TensorPrimitives.Tanh(x, d);
+    public static void Invoke<T>(ReadOnlySpan<T> x, Span<T> d, T p) where T : unmanaged, IFloatingPointIeee754<T> => AccurateTranscendentals.Tanh(x, d);
 }
 
 public readonly struct ReluOperator : IUnaryOperator
@@ -113,7 +115,8 @@ public readonly struct Log1pOperator : IUnaryOperator
     {
         T u = T.One + x;
         if (u == T.One) return x;
-        if (T.IsInfinity(u)) return u;
-        return T.Log(u) * x / (u - T.One);
+        if (T.IsPositiveInfinity(u)) return u;
+        // x/(u − 1) first: it is near 1, whereas log(u)·x overflows for x near the largest value.
+        return T.Log(u) * (x / (u - T.One));
     }
 }

@@ -54,7 +54,8 @@ internal sealed class PowOp(double exponent) : KernelUnaryOp<PowOperator>
     protected override double Parameter => exponent;
     public override bool VjpReadsOutput => false;
     protected override Tensor Derivative(Tensor x, Tensor y) =>
-        exponent == 2 ? 2.0 * x : exponent == 1 ? Tensor.OnesLike(x) : exponent * x.Pow(exponent - 1);
+        exponent == 0 ? Tensor.ZerosLike(x) // x⁰ = 1 is constant: the formula would give 0·0⁻¹ = NaN at x = 0
+        : exponent == 2 ? 2.0 * x : exponent == 1 ? Tensor.OnesLike(x) : exponent * x.Pow(exponent - 1);
 }
 
 /// <summary>d x² = 2x.</summary>

@@ -112,14 +112,40 @@ public static class Losses
     {
         CheckSameShape(logits, targetProbabilities, nameof(SoftmaxCrossEntropy));
         if (logits.Rank != 2) throw new ShapeException($"SoftmaxCrossEntropy expects logits of shape (batch, classes); got {ShapeUtil.Format(logits.Dims)}.");
-        return -(targetProbabilities * logits.LogSoftmax(-1)).Sum() * (1.0 / logits.Dims[0]);
+        return -XLogY(targetProbabilities, logits.LogSoftmax(-1)).Sum() * (1.0 / logits.Dims[0]);
     }
 
-    /// <summary>Softmax cross-entropy against class indices (0 ≤ index &lt; classes), one per row.</summary>
+    /// <summary>
+    /// Softmax cross-entropy against class indices (0 ≤ index &lt; classes), one per row: the mean of
+    /// −log softmax(logits)[row, index]. The target's log-probability is picked with a gather rather than
+    /// a product with a one-hot row, so a −∞ logit in another class does not make 0·(−∞) = NaN.
+    /// </summary>
     public static Tensor SoftmaxCrossEntropy(Tensor logits, ReadOnlySpan<int> classIndices)
     {
         if (logits.Rank != 2) throw new ShapeException($"SoftmaxCrossEntropy expects logits of shape (batch, classes); got {ShapeUtil.Format(logits.Dims)}.");
-        return SoftmaxCrossEntropy(logits, OneHot(classIndices, logits.Dims[1], logits.DType));
+        int rows = logits.Dims[0], classes = logits.Dims[1];
+        if (classIndices.Length != rows)
+            throw new ShapeException($"SoftmaxCrossEntropy: {classIndices.Length} class indices for {rows} rows of logits {ShapeUtil.Format(logits.Dims)}; give one per row.");
+        CheckClassIndices(classIndices, classes);
+        var picked = Autodiff.Apply(new GatherOp(1, classIndices.ToArray(), [rows, 1]), logits.LogSoftmax(-1));
+        return -picked.Mean();
+    }
+
+    private static void CheckClassIndices(ReadOnlySpan<int> classIndices, int classes)
+    {
+        for (int i = 0; i < classIndices.Length; i++)
+            if ((uint)classIndices[i] >= (uint)classes)
+                throw new BackpropException($"Class index {classIndices[i]} in row {i} is out of range for {classes} classes (0 to {classes - 1}).");
+    }
+
+    /// <summary>
+    /// t·logp with the limit 0 wherever t = 0 (scipy's xlogy convention), so a class with no target mass
+    /// contributes nothing even where its log-probability is −∞. The mask is a constant.
+    /// </summary>
+    internal static Tensor XLogY(Tensor t, Tensor logp)
+    {
+        var zeroMass = t.EqualMask(Tensor.Scalar(0, t.DType));
+        return TensorOps.Where(zeroMass, Tensor.Scalar(0, t.DType), t * logp);
     }
 
     /// <summary>Mean squared error, as PyTorch's MSELoss: mean of (ŷ − y)², without a ½.</summary>

@@ -37,16 +37,19 @@ internal sealed class MatMulOp(bool transA, bool transB) : Op
         int batchCount = ShapeUtil.Product(batch);
         int aSize = aRows * aCols, bSize = bRows * bCols, ySize = m * n;
         bool simple = ShapeUtil.SameShape(batchA, batchB);
+        // Row strides of at least 1: with a zero-size dimension (k = 0 gives a zero product) the GEMM
+        // still wants a valid stride.
+        int lda = Math.Max(1, aCols), ldb = Math.Max(1, bCols), ldc = Math.Max(1, n);
         for (int i = 0; i < batchCount; i++)
         {
             int ai = simple ? i : BroadcastIndex(i, batch, batchA);
             int bi = simple ? i : BroadcastIndex(i, batch, batchB);
             if (a.DType == DType.Float32)
-                Gemm.Multiply(transA, transB, m, n, k, 1f, a.Span<float>().Slice(ai * aSize, aSize), aCols,
-                    b.Span<float>().Slice(bi * bSize, bSize), bCols, 0f, y.Span<float>().Slice(i * ySize, ySize), n);
+                Gemm.Multiply(transA, transB, m, n, k, 1f, a.Span<float>().Slice(ai * aSize, aSize), lda,
+                    b.Span<float>().Slice(bi * bSize, bSize), ldb, 0f, y.Span<float>().Slice(i * ySize, ySize), ldc);
             else
-                Gemm.Multiply(transA, transB, m, n, k, 1.0, a.Span<double>().Slice(ai * aSize, aSize), aCols,
-                    b.Span<double>().Slice(bi * bSize, bSize), bCols, 0.0, y.Span<double>().Slice(i * ySize, ySize), n);
+                Gemm.Multiply(transA, transB, m, n, k, 1.0, a.Span<double>().Slice(ai * aSize, aSize), lda,
+                    b.Span<double>().Slice(bi * bSize, bSize), ldb, 0.0, y.Span<double>().Slice(i * ySize, ySize), ldc);
         }
         return y;
     }

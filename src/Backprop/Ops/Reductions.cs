@@ -75,7 +75,9 @@ internal sealed class MaxOp(int axis, bool keepDims) : Op
 
 /// <summary>
 /// log Σ exp(x) along an axis, computed from the max so it never overflows. Its gradient is softmax(x):
-/// gx = gy · exp(x − y), and ty = Σ tx · exp(x − y).
+/// gx = gy · softmax(x), and ty = Σ tx · softmax(x). Softmax is computed from x − max, not as
+/// exp(x − y): y rounds away log Σ for large logits (float32 1e8 + log 3 is 1e8), and exp(x − y) would
+/// then give 1 for each of three equal logits instead of 1/3.
 /// </summary>
 internal sealed class LogSumExpOp(int axis, bool keepDims) : Op
 {
@@ -90,7 +92,7 @@ internal sealed class LogSumExpOp(int axis, bool keepDims) : Op
         return y;
     }
 
-    private Tensor Softmax(Tensor x, Tensor y) => (x - TensorOps.KeepDims(y, x.Dims, axis)).Exp();
+    private Tensor Softmax(Tensor x, Tensor y) => x.Softmax(axis);
 
     public override Tensor? Jvp(Tensor[] x, Tensor?[] tx, Tensor y) =>
         tx[0] is { } t ? (t * Softmax(x[0], y)).Sum(axis, keepDims) : null;
@@ -111,7 +113,8 @@ public static partial class TensorOps
         Autodiff.Apply(new SumOp(ShapeUtil.NormalizeAxis(axis, x.Rank), keepDims), x);
 
     /// <summary>Mean of all elements: the sum times 1/n, so its derivative needs no rule of its own.</summary>
-    public static Tensor Mean(this Tensor x, bool keepDims = false) => x.Sum(keepDims) * (1.0 / Math.Max(1, x.Length));
+    /// <remarks>The mean of no elements is NaN (0/0), as in PyTorch and NumPy; their sum is 0.</remarks>
+    public static Tensor Mean(this Tensor x, bool keepDims = false) => x.Sum(keepDims) * (1.0 / x.Length);
 
     public static Tensor Mean(this Tensor x, int axis, bool keepDims = false) =>
         x.Sum(axis, keepDims) * (1.0 / x.Size(axis));

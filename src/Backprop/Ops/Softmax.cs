@@ -3,7 +3,8 @@ using Backprop.Kernels;
 namespace Backprop;
 
 /// <summary>
-/// softmax(x) = exp(x − logsumexp(x)) along an axis. With s = Σ y·tx along the axis:
+/// softmax(x) = exp(x − m) / Σ exp(x − m) along an axis, m the max (never exp(x − logsumexp(x)), which
+/// is 1 for every element of [1e8, 1e8, 1e8] in float32). With s = Σ y·tx along the axis:
 /// ty = y·(tx − s), and gx = y·(gy − Σ gy·y): the Jacobian diag(y) − y yᵀ is symmetric, so both
 /// rules are the same product.
 /// </summary>
@@ -16,8 +17,8 @@ internal sealed class SoftmaxOp(int axis) : Op
 
     public override Tensor Forward(Tensor[] x)
     {
-        var y = LogSoftmaxOp.Compute(x[0], axis);
-        Elementwise.Unary<ExpOperator>(y, y);
+        var y = TensorOps.NewOutput(x[0].Dims, x[0].DType);
+        Reduce.SoftmaxAxis(x[0], axis, y);
         return y;
     }
 
@@ -32,8 +33,9 @@ internal sealed class SoftmaxOp(int axis) : Op
 }
 
 /// <summary>
-/// log softmax(x) = x − logsumexp(x), never log(softmax(x)): the latter is −∞ as soon as a probability
-/// underflows, which happens for logit gaps above ~100 in float32. With p = exp(y):
+/// log softmax(x) = (x − m) − log Σ exp(x − m), m the max: never log(softmax(x)), which is −∞ as soon
+/// as a probability underflows (logit gaps above ~100 in float32), and never x − logsumexp(x), which
+/// loses log Σ below the ulp of large logits. With p = exp(y):
 /// ty = tx − Σ p·tx and gx = gy − p·Σ gy.
 /// </summary>
 internal sealed class LogSoftmaxOp(int axis) : Op
@@ -43,15 +45,10 @@ internal sealed class LogSoftmaxOp(int axis) : Op
     public override bool VjpReadsInputs => false;
     public override bool VjpReadsOutput => true;
 
-    public override Tensor Forward(Tensor[] x) => Compute(x[0], axis);
-
-    /// <summary>x − logsumexp(x) along the axis, on plain values: also softmax's first step.</summary>
-    internal static Tensor Compute(Tensor x, int axis)
+    public override Tensor Forward(Tensor[] x)
     {
-        var lse = TensorOps.NewOutput(ShapeUtil.ReducedShape(x.Dims, axis, keepDims: true), x.DType);
-        Reduce.LogSumExpAxis(x, axis, lse);
-        var y = TensorOps.NewOutput(x.Dims, x.DType);
-        Elementwise.Binary<SubtractOperator>(x, lse, y);
+        var y = TensorOps.NewOutput(x[0].Dims, x[0].DType);
+        Reduce.LogSoftmaxAxis(x[0], axis, y);
         return y;
     }
 

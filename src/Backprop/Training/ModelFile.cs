@@ -129,10 +129,12 @@ public static class ModelFile
             new Dictionary<string, string> { ["format"] = "backprop-checkpoint/1" });
 
     /// <summary>Restores a checkpoint written by <see cref="SaveCheckpoint"/> into a trainer built the same way.</summary>
-    public static void LoadCheckpoint(Trainer trainer, string path)
-    {
-        var file = SafeTensors.Read(path);
-        var state = file.Tensors.ToDictionary(t => t.Name, t => ToTensor(t), StringComparer.Ordinal);
-        trainer.RestoreCheckpoint(state);
-    }
+    public static void LoadCheckpoint(Trainer trainer, string path) => trainer.RestoreCheckpoint(CheckpointTensors(SafeTensors.Read(path)));
+
+    /// <summary>Writes named state tensors with metadata as a safetensors checkpoint (atomically).</summary>
+    internal static void WriteCheckpoint(string path, IReadOnlyDictionary<string, Tensor> state, IReadOnlyDictionary<string, string> metadata) =>
+        SafeTensors.Write(path, state.Select(kv => ToEntry(kv.Key, kv.Value)).ToList(), metadata);
+
+    internal static Dictionary<string, Tensor> CheckpointTensors(SafeTensorsFile file) =>
+        file.Tensors.ToDictionary(t => t.Name, t => ToTensor(t), StringComparer.Ordinal);
 }

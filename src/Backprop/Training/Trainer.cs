@@ -21,6 +21,13 @@ public sealed record TrainingOptions
     /// </summary>
     internal bool AllowCompiledStep { get; init; } = true;
 
+    /// <summary>
+    /// The processes that train together (data parallelism over MPI); one process by default. Every
+    /// rank must run the same code on the same data with the same options; <see cref="BatchSize"/> is
+    /// the global batch, which the ranks share.
+    /// </summary>
+    public ICommunicator Communicator { get; init; } = SingleProcess.Instance;
+
     public void Validate()
     {
         if (Epochs < 1) throw new BackpropException($"Epochs must be at least 1; got {Epochs}.");
@@ -67,6 +74,7 @@ public sealed class Trainer
     private Rng _rng;
     private int _nextEpoch;
     private int _epochsWithoutImprovement;
+    private readonly DataParallel? _parallel;
 
     public Trainer(Sequential model, TaskKind task, Optimizer optimizer, TrainingOptions options, LearningRateScheduler? scheduler = null)
     {
@@ -79,6 +87,11 @@ public sealed class Trainer
         _parameters = model.NamedParameters().ToArray();
         _best = _parameters.Select(p => p.Parameter.Detach().Clone()).ToArray();
         _rng = new Rng(options.Seed);
+        if (options.Communicator.Size > 1)
+        {
+            _parallel = new DataParallel(options.Communicator, _parameters.Select(p => p.Parameter).ToArray());
+            _parallel.BroadcastParameters();
+        }
     }
 
     public TrainingHistory History { get; private set; } = new();
@@ -93,6 +106,7 @@ public sealed class Trainer
         if (validation.Count == 0) throw new BackpropException("The validation set is empty; give more rows or a larger validation fraction.");
         var order = new int[train.Count];
         int capacity = Math.Min(_options.BatchSize, train.Count);
+        if (_parallel is not null) capacity = Math.Max(1, DataParallel.Share(capacity, 0, _parallel.Size).Count);
         var fast = CreateFastStep(train, capacity);
         // The closure path reuses one batch tensor per size (a full batch, and the smaller last batch of an
         // epoch) instead of gathering into a new one per step; nothing outlives a step that reads them.
@@ -105,33 +119,66 @@ public sealed class Trainer
             int seen = 0;
             for (int start = 0; start < order.Length; start += _options.BatchSize)
             {
-                if (cancellation.IsCancellationRequested)
+                int count = Math.Min(_options.BatchSize, order.Length - start);
+                var rows = order.AsSpan(start, count);
+                if (_parallel is not null)
+                {
+                    var share = DataParallel.Share(count, _parallel.Rank, _parallel.Size);
+                    rows = rows.Slice(share.Start, share.Count);
+                }
+                bool stop = cancellation.IsCancellationRequested;
+                if (_parallel is null && stop)
                 {
                     History.Cancelled = true;
                     RestoreBest();
                     return History;
                 }
-                int count = Math.Min(_options.BatchSize, order.Length - start);
-                var rows = order.AsSpan(start, count);
                 double value;
                 if (fast is not null)
                 {
-                    fast.GatherBatch(train, rows);
-                    value = fast.Step(count);
+                    if (rows.Length > 0)
+                    {
+                        fast.GatherBatch(train, rows);
+                        value = fast.Step(rows.Length);
+                    }
+                    else value = 0;
+                    if (_parallel is not null)
+                    {
+                        (value, stop) = _parallel.Synchronize(value, rows.Length, count, stop);
+                        if (stop) { History.Cancelled = true; RestoreBest(); return History; }
+                    }
                     if (!double.IsFinite(value)) throw Diverged(GatherRows(train.Features, rows), GatherRows(train.Targets, rows), value);
                     _optimizer.Step();
                 }
                 else
                 {
+                    // A gradient flow evaluates the loss at points of its own, so each evaluation is
+                    // synchronised inside the closure; the stop flag is decided on the batch's first.
+                    bool first = true;
                     var (x, y) = buffers!.Gather(train, rows);
                     var loss = _optimizer.Step(() =>
                     {
                         _optimizer.ZeroGrad();
-                        var l = TaskHead.Loss(_task, _model.Forward(x), y);
-                        l.Backward();
-                        return l;
+                        if (_parallel is null)
+                        {
+                            var l = TaskHead.Loss(_task, _model.Forward(x), y);
+                            l.Backward();
+                            return l;
+                        }
+                        double local = 0;
+                        if (x.Size(0) > 0)
+                        {
+                            var l = TaskHead.Loss(_task, _model.Forward(x), y);
+                            l.Backward();
+                            local = l.Item();
+                        }
+                        var (global, anyStop) = _parallel.Synchronize(local, x.Size(0), count, first && stop);
+                        if (first) stop = anyStop;
+                        first = false;
+                        return Tensor.Scalar(global, x.DType);
                     })!;
                     value = loss.Item();
+                    if (stop) { History.Cancelled = true; RestoreBest(); return History; }
                     if (!double.IsFinite(value)) throw Diverged(x, y, value);
                 }
                 lossSum += value * count;
@@ -139,6 +186,7 @@ public sealed class Trainer
             }
 
             var (valLoss, valScore) = Evaluate(validation);
+            if (_parallel is not null) (valLoss, valScore) = _parallel.FromRankZero(valLoss, valScore);
             bool improved = valLoss < History.BestValidationLoss;
             if (improved)
             {

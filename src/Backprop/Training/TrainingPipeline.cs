@@ -27,6 +27,13 @@ public sealed record TrainSettings
     /// </summary>
     public bool Refit { get; init; } = true;
 
+    /// <summary>Write a resumable checkpoint to <see cref="CheckpointPath"/> every this many epochs; 0 never.</summary>
+    public int CheckpointEvery { get; init; }
+    /// <summary>Where checkpoints go (and are resumed from); needed with <see cref="CheckpointEvery"/> or <see cref="Resume"/>.</summary>
+    public string? CheckpointPath { get; init; }
+    /// <summary>Continue the run saved in <see cref="CheckpointPath"/> instead of starting anew.</summary>
+    public bool Resume { get; init; }
+
     public void Validate()
     {
         Training.Validate();
@@ -37,7 +44,21 @@ public sealed record TrainSettings
         if (!(ValidationFraction > 0 && ValidationFraction < 1)) throw new BackpropException($"The validation split must be between 0 and 1 (exclusive); got {ValidationFraction}.");
         if (WeightDecay < 0) throw new BackpropException($"Weight decay must be 0 or more; got {WeightDecay}.");
         OptimizerFactory.CheckName(Optimizer);
+        if (CheckpointEvery < 0) throw new BackpropException($"The checkpoint interval must be 0 (off) or a number of epochs; got {CheckpointEvery}.");
+        if ((CheckpointEvery > 0 || Resume) && string.IsNullOrEmpty(CheckpointPath))
+            throw new BackpropException("Checkpointing and resuming need a checkpoint file path.");
     }
+
+    /// <summary>
+    /// The settings a checkpoint must agree with to be resumed: the ones that shape the model, the
+    /// data order and the optimizer (not the epoch budget, which a resumed run may extend).
+    /// </summary>
+    internal string Fingerprint(TabularData data) => string.Join(";",
+        $"data={Path.GetFileName(data.Source)}:{data.Rows}x{data.Features.Columns}", $"target={data.TargetName}",
+        $"hidden={string.Join(",", Hidden)}", $"activation={Activation}", $"optimizer={Optimizer}",
+        $"lr={LearningRate?.ToString("R", CultureInfo.InvariantCulture) ?? "default"}", $"weight_decay={WeightDecay.ToString("R", CultureInfo.InvariantCulture)}",
+        $"batch={Training.BatchSize}", $"seed={Training.Seed}", $"dtype={DType}", $"refit={Refit}",
+        $"splits={TestFraction.ToString("R", CultureInfo.InvariantCulture)},{ValidationFraction.ToString("R", CultureInfo.InvariantCulture)}");
 }
 
 /// <summary>The result of <see cref="TrainingPipeline.Run"/>.</summary>
@@ -129,7 +150,16 @@ public static class TrainingPipeline
             ? settings.Training with { BatchSize = Math.Max(settings.Training.BatchSize, split.Train.Length) }
             : settings.Training;
         var trainer = new Trainer(network, data.Task, optimizer, options);
-        var history = trainer.Fit(train, validation, onEpoch, cancellation);
+        var checkpoints = new RunCheckpoints(settings, data);
+        var resumed = checkpoints.LoadForResume();
+        bool fitDone = false;
+        if (resumed is { } r)
+        {
+            trainer.RestoreCheckpoint(r.Phase == 0 ? r.State : RunCheckpoints.Prefixed(r.State, "fit."));
+            fitDone = r.Phase == 1;
+        }
+        var history = fitDone ? trainer.History
+            : trainer.Fit(train, validation, checkpoints.Every(onEpoch, m => checkpoints.Save(0, trainer.CheckpointState())), cancellation);
         if (settings.Refit && !history.Cancelled && history.BestEpoch >= 0)
         {
             // Early stopping has chosen how long to train; now train that long again, from the same
@@ -138,7 +168,9 @@ public static class TrainingPipeline
             var refitNetwork = Mlp.Create(data.Features.Columns, settings.Hidden, TaskHead.Outputs(data.Task, classes), settings.Activation, Init.Auto, new Rng(settings.Training.Seed), settings.DType);
             var refitOptimizer = OptimizerFactory.Create(settings.Optimizer, refitNetwork.NamedParameters(), lr, settings.WeightDecay, settings.Tolerance);
             var refit = new Trainer(refitNetwork, data.Task, refitOptimizer, options with { Epochs = history.BestEpoch + 1, Patience = 0 });
-            refit.Fit(ToDataset(model, data, [.. split.Train, .. split.Validation]), validation, cancellation: cancellation);
+            if (resumed is { Phase: 1 } inRefit) refit.RestoreCheckpoint(inRefit.State);
+            refit.Fit(ToDataset(model, data, [.. split.Train, .. split.Validation]), validation,
+                checkpoints.Every(null, m => checkpoints.Save(1, refit.CheckpointState(), trainer.CheckpointState())), cancellation);
             using (Autodiff.NoGrad())
                 foreach (var ((_, target), (_, source)) in network.NamedParameters().Zip(refitNetwork.NamedParameters())) target.CopyFrom(source.Detach());
         }

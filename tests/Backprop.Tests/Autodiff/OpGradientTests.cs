@@ -12,7 +12,7 @@ public class OpGradientTests
         foreach (ulong seed in new ulong[] { 1, 2 })
         {
             var inputs = op.SampleInputs(seed);
-            var result = GradCheck.Check(op.Function, inputs, absoluteTolerance: 1e-7, relativeTolerance: 1e-6);
+            var result = GradCheck.Check(op.Function, inputs, op.Step, absoluteTolerance: 1e-7, relativeTolerance: 1e-6);
             Assert.True(result.Passed, $"{op}\n{result}");
         }
     }

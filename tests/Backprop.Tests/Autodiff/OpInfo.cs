@@ -11,13 +11,23 @@ public enum Domain
     Normal,
     /// <summary>x in [0.1, 0.9]: probabilities.</summary>
     Probability,
+    /// <summary>
+    /// 1e4 + k/64 for k in −64…64: large logits that float32 holds exactly (its spacing at 1e4 is 2⁻¹⁰),
+    /// so float32 and float64 see the same values and only the op's own arithmetic can differ. log Σ
+    /// exp is then far below float32's resolution at 1e4: computing x − logsumexp(x) instead of
+    /// (x − max) − log Σ loses three digits (NumericsEdgeTests has the [1e8, 1e8, 1e8] case itself).
+    /// </summary>
+    LargeLogits,
+    /// <summary>Like <see cref="AwayFromZero"/>, but every third value exactly 0: for derivatives at 0.</summary>
+    WithZeros,
 }
 
 /// <summary>
 /// One op under test (after PyTorch's OpInfo): a function of tensors and the input shapes to try it at.
 /// Every row is gradient-checked in reverse and forward mode and for ⟨w, J u⟩ = ⟨Jᵀ w, u⟩.
 /// </summary>
-public sealed record OpInfo(string Name, Func<Tensor[], Tensor> Function, int[][] Shapes, Domain[] Domains)
+/// <param name="Step">The central-difference step: a power of two for huge inputs, so x ± h is exact.</param>
+public sealed record OpInfo(string Name, Func<Tensor[], Tensor> Function, int[][] Shapes, Domain[] Domains, double Step = 1e-6)
 {
     public override string ToString() => $"{Name} {string.Join(" ", Shapes.Select(s => "(" + string.Join(",", s) + ")"))}";
 
@@ -37,6 +47,8 @@ public sealed record OpInfo(string Name, Func<Tensor[], Tensor> Function, int[][
                     Domain.Positive => 0.5 + 1.5 * rng.NextDouble(),
                     Domain.Normal => rng.NextNormal(),
                     Domain.Probability => 0.1 + 0.8 * rng.NextDouble(),
+                    Domain.LargeLogits => 1e4 + Math.Floor(129 * rng.NextDouble() - 64) / 64,
+                    Domain.WithZeros => j % 3 == 0 ? 0 : (rng.NextDouble() < 0.5 ? -1 : 1) * (0.5 + 1.5 * rng.NextDouble()),
                     _ => throw new ArgumentOutOfRangeException(nameof(domain)),
                 };
             inputs[i] = Tensor.FromArray(values, Shapes[i], dtype);
@@ -52,7 +64,7 @@ public static class OpInfos
 
     private static IEnumerable<OpInfo> UnaryAtShapes(string name, Func<Tensor, Tensor> f, Domain domain = Domain.AwayFromZero)
     {
-        foreach (var shape in new[] { new int[0], [5], [3, 4], [2, 3, 2] })
+        foreach (var shape in new[] { new int[0], [5], [3, 4], [2, 3, 2], [0], [2, 0] })
             yield return new OpInfo(name, x => f(x[0]), [shape], [domain]);
     }
 
@@ -66,6 +78,9 @@ public static class OpInfos
             [[], [3, 2]],       // a scalar operand
             [[5], []],
             [[2, 1, 3], [2, 4, 1]],
+            [[2, 0], [1]],      // zero-size results
+            [[2, 1], [1, 0]],
+            [[], [0]],
         ];
         foreach (var p in pairs)
             yield return new OpInfo(name, x => f(x[0], x[1]), p, [first, second]);
@@ -100,7 +115,7 @@ public static class OpInfos
         yield return Unary("sum axis", x => x.Sum(1), Domain.Normal, [2, 3, 4]);
         yield return Unary("sum axis keepdims", x => x.Sum(0, keepDims: true), Domain.Normal, [3, 4]);
         yield return Unary("sum last axis", x => x.Sum(-1), Domain.Normal, [3, 4]);
-        foreach (var o in UnaryAtShapes("mean", x => x.Mean())) yield return o;
+        foreach (var o in UnaryAtShapes("mean", x => x.Mean()).Where(o => o.Shapes[0].All(d => d > 0))) yield return o; // the mean of nothing is NaN: MeanOfEmpty tests it
         yield return Unary("mean axis", x => x.Mean(1, keepDims: true), Domain.Normal, [2, 3, 4]);
         yield return Unary("max axis", x => x.Max(1), Domain.Normal, [3, 4]);
         yield return Unary("max axis 0 keepdims", x => x.Max(0, keepDims: true), Domain.Normal, [2, 3, 4]);
@@ -139,7 +154,71 @@ public static class OpInfos
         yield return new OpInfo("bce", x => Losses.BinaryCrossEntropy(x[0], x[1]), [[3, 2], [3, 2]], [Domain.Probability]);
         yield return new OpInfo("softmax_cross_entropy", x => Losses.SoftmaxCrossEntropy(x[0], x[1].Softmax()), [[3, 4], [3, 4]], [Domain.Normal]);
         yield return new OpInfo("mse", x => Losses.MeanSquaredError(x[0], x[1]), [[5, 2], [5, 2]], [Domain.Normal]);
+
+        foreach (var o in ZeroSizeAndExtremeRows()) yield return o;
     }
+
+    /// <summary>
+    /// trust-lib (issue #10): zero-size shapes wherever PyTorch accepts them, rank-0 inputs, float32
+    /// extreme logits and the 0·∞ traps, each checked by the generic tests like any other row.
+    /// </summary>
+    private static IEnumerable<OpInfo> ZeroSizeAndExtremeRows()
+    {
+        yield return new OpInfo("matmul k=0", x => x[0].MatMul(x[1]), [[3, 0], [0, 5]], [Domain.Normal]);
+        yield return new OpInfo("matmul m=0", x => x[0].MatMul(x[1]), [[0, 4], [4, 5]], [Domain.Normal]);
+        yield return new OpInfo("matmul n=0", x => x[0].MatMul(x[1]), [[3, 4], [4, 0]], [Domain.Normal]);
+        yield return new OpInfo("matmul aT k=0", x => x[0].MatMul(x[1], transposeA: true), [[0, 3], [0, 2]], [Domain.Normal]);
+        yield return new OpInfo("matmul batched empty batch", x => x[0].MatMul(x[1]), [[0, 3, 4], [4, 2]], [Domain.Normal]);
+        yield return Unary("transpose (0,3)", x => x.Transpose(), Domain.Normal, [0, 3]);
+        yield return Unary("permute (2,0,3)", x => x.Permute(2, 0, 1), Domain.Normal, [2, 0, 3]);
+        yield return Unary("reshape (0,3)", x => x.Reshape(3, -1), Domain.Normal, [0, 3]);
+        yield return Unary("broadcast_to (2,0) from (2,1)", x => x.BroadcastTo([2, 0]), Domain.Normal, [2, 1]);
+        yield return Unary("broadcast_to (2,0) from (0,)", x => x.BroadcastTo([2, 0]), Domain.Normal, [0]);
+        yield return new OpInfo("broadcast_to (3,2) from rank 0", x => x[0].BroadcastTo([3, 2]), [[]], [Domain.Normal]);
+        yield return Unary("sum_to (1,0)", x => x.SumTo([1, 0]), Domain.Normal, [2, 0]);
+        yield return Unary("sum_to rank 0 from (2,0)", x => x.SumTo([]), Domain.Normal, [2, 0]);
+        yield return Unary("sum over an empty axis", x => x.Sum(1), Domain.Normal, [2, 0]);
+        yield return Unary("sum axis of (0,3)", x => x.Sum(1, keepDims: true), Domain.Normal, [0, 3]);
+        yield return Unary("mean axis of (0,3)", x => x.Mean(1), Domain.Normal, [0, 3]);
+        yield return Unary("max axis of (0,4)", x => x.Max(1), Domain.Normal, [0, 4]);
+        yield return Unary("logsumexp of (0,4)", x => x.LogSumExp(-1), Domain.Normal, [0, 4]);
+        yield return Unary("softmax (0,4)", x => x.Softmax(), Domain.Normal, [0, 4]);
+        yield return Unary("softmax (3,0)", x => x.Softmax(), Domain.Normal, [3, 0]);
+        yield return Unary("log_softmax (3,0)", x => x.LogSoftmax(0), Domain.Normal, [3, 0]);
+        yield return Unary("slice of length 0", x => x.Slice(1, 1, 0), Domain.Normal, [3, 4]);
+        yield return Unary("slice of (0,4)", x => x.Slice(1, 1, 2), Domain.Normal, [0, 4]);
+        yield return new OpInfo("concat with an empty part", x => TensorOps.Concat([x[0], x[1]], 0), [[2, 3], [0, 3]], [Domain.Normal]);
+        yield return new OpInfo("concat with an empty part axis 1", x => TensorOps.Concat([x[0], x[1], x[0]], 1), [[2, 0], [2, 3]], [Domain.Normal]);
+        yield return new OpInfo("concat of empty parts", x => TensorOps.Concat([x[0], x[1]], 1), [[0, 2], [0, 3]], [Domain.Normal]);
+        yield return Unary("clamp (0,)", x => x.Clamp(-1.0, 1.25), Domain.AwayFromZero, [0]);
+        yield return Unary("pow 3 (2,0)", x => x.Pow(3), Domain.AwayFromZero, [2, 0]);
+        yield return Unary("pow 0 at zeros", x => x.Pow(0), Domain.WithZeros, [3, 4]);
+        yield return Unary("pow 2 at zeros", x => x.Pow(2), Domain.WithZeros, [3, 4]);
+        yield return Unary("pow 3 at zeros", x => x.Pow(3), Domain.WithZeros, [3, 4]);
+        yield return Unary("pow 1 at zeros", x => x.Pow(1), Domain.WithZeros, [3, 4]);
+
+        // Large logits: the shifted values x − max are exact, so these agree with float64 to rounding.
+        const double h = 1.0 / 4096; // x ± h is exact at 1e4 (float64's spacing there is 2⁻³⁹)
+        yield return new OpInfo("softmax large logits", x => x[0].Softmax(), [[3, 4]], [Domain.LargeLogits], h);
+        yield return new OpInfo("log_softmax large logits", x => x[0].LogSoftmax(), [[3, 4]], [Domain.LargeLogits], h);
+        yield return new OpInfo("log_softmax large logits axis 0", x => x[0].LogSoftmax(0), [[3, 4, 2]], [Domain.LargeLogits], h);
+        yield return new OpInfo("logsumexp large logits", x => x[0].LogSumExp(-1), [[3, 4]], [Domain.LargeLogits], h);
+        yield return new OpInfo("softmax_cross_entropy large logits", x => Losses.SoftmaxCrossEntropy(x[0], x[1].Softmax()), [[3, 4], [3, 4]], [Domain.LargeLogits, Domain.Normal], h);
+        yield return new OpInfo("cross_entropy indices large logits", x => Losses.SoftmaxCrossEntropy(x[0], [0, 3, 1]), [[3, 4]], [Domain.LargeLogits], h);
+        yield return new OpInfo("cross_entropy indices, -inf in another class", x => Losses.SoftmaxCrossEntropy(x[0].MaskedFill(NegInfMask(x[0].DType), double.NegativeInfinity), [0, 3, 1]), [[3, 4]], [Domain.Normal]);
+        yield return new OpInfo("cross_entropy targets, -inf where the target is 0", x => Losses.SoftmaxCrossEntropy(x[0].MaskedFill(NegInfMask(x[0].DType), double.NegativeInfinity), ZeroWhereMasked(x[0].DType)), [[3, 4]], [Domain.Normal]);
+        yield return new OpInfo("bce_with_logits large logits", x => Losses.BinaryCrossEntropyWithLogits(x[0] * Sign(x[0].DType), x[1]), [[3, 4], [3, 4]], [Domain.LargeLogits, Domain.Probability], h);
+    }
+
+    /// <summary>1 at one class per row of a (3, 4) logit matrix, never the class the rows above pick as a target (0, 3, 1).</summary>
+    private static Tensor NegInfMask(DType dtype) => Tensor.FromArray([0, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1], [3, 4], dtype);
+
+    /// <summary>Constant target rows with zero mass where <see cref="NegInfMask"/> puts −∞.</summary>
+    private static Tensor ZeroWhereMasked(DType dtype) =>
+        Tensor.FromArray([0.5, 0, 0.25, 0.25, 0.1, 0.2, 0, 0.7, 0.3, 0.3, 0.4, 0], [3, 4], dtype);
+
+    /// <summary>Alternating signs of shape (3, 4), for logits at both ±1e8.</summary>
+    private static Tensor Sign(DType dtype) => Tensor.FromArray([1, -1, 1, -1, -1, 1, -1, 1, 1, 1, -1, -1], [3, 4], dtype);
 
     /// <summary>A fixed 0/1 condition of shape (3, 4).</summary>
     private static Tensor Condition(DType dtype) =>

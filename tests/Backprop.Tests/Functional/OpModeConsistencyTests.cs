@@ -17,7 +17,7 @@ public class OpModeConsistencyTests
     {
         var x = op.SampleInputs(11);
         var rng = new Rng(5);
-        const double h = 1e-6;
+        double h = op.Step;
         for (int trial = 0; trial < 2; trial++)
         {
             var u = x.Select(t => TestUtil.Normal(t.Shape, rng)).ToArray();
