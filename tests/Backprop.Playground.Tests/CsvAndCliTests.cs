@@ -48,7 +48,9 @@ public sealed class CsvAndCliTests(PlaygroundFixture fixture)
             Assert.Equal(System.Net.HttpStatusCode.OK, index.StatusCode);
             string html = await index.Content.ReadAsStringAsync();
             Assert.Contains("<title>Backprop playground</title>", html);
-            var script = System.Text.RegularExpressions.Regex.Match(html, "_framework/blazor\\.webassembly[^\"]*\\.js").Value;
+            // The script tag names the fingerprinted file (the import map also lists the plain name, which is no file).
+            var script = System.Text.RegularExpressions.Regex.Match(html, "src=\"(_framework/blazor\\.webassembly[^\"]*\\.js)\"").Groups[1].Value;
+            Assert.NotEqual("", script);
             var js = await http.GetAsync("/" + script);
             Assert.Equal(System.Net.HttpStatusCode.OK, js.StatusCode);
             Assert.Equal("text/javascript", js.Content.Headers.ContentType?.MediaType);
