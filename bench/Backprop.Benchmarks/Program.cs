@@ -2,10 +2,22 @@ using BenchmarkDotNet.Running;
 
 // `-- gemm-quick [options]` is a Stopwatch timer for tuning the GEMM kernel (seconds, not minutes);
 // `-- step-quick [small|mid|wide]` times the parts of a compiled training step;
+// `-- csv-memory [rows] [columns]` measures the peak memory of loading a big CSV;
 // anything else goes to BenchmarkDotNet, e.g. `-- --filter *Gemm*`.
 if (args.Length > 0 && args[0] == "step-quick")
 {
     Backprop.Benchmarks.StepQuick.Run(args[1..]);
+    return;
+}
+// `-- csv-memory [rows] [columns]` measures the peak memory of loading a large CSV (docs/data.md).
+if (args.Length > 0 && args[0] == "csv-memory")
+{
+    Backprop.Benchmarks.CsvMemory.Run(args[1..]);
+    return;
+}
+if (args.Length > 0 && args[0] == "csv-memory-child")
+{
+    Backprop.Benchmarks.CsvMemory.Child(args[1..]);
     return;
 }
 if (args.Length > 0 && args[0] == "gemm-quick")

@@ -11,6 +11,7 @@ internal static class Reports
     {
         var obj = new JsonObject { ["rows"] = report.Rows };
         foreach (var (name, value) in report.Values()) obj[name] = double.IsFinite(value) ? Math.Round(value, 6) : null;
+        if (report.RocAucNote is { } note) { obj["roc_auc"] = null; obj["roc_auc_note"] = note; }
         if (report.Confusion is { } cm)
         {
             var rows = new JsonArray();
@@ -35,6 +36,7 @@ internal static class Reports
         var table = new Table().Title(title).AddColumn("metric").AddColumn(new TableColumn("value").RightAligned());
         foreach (var (name, value) in report.Values())
             table.AddRow(name, value.ToString(Math.Abs(value) >= 1000 ? "F1" : "F4", System.Globalization.CultureInfo.InvariantCulture));
+        if (report.RocAucNote is { } note) table.AddRow("roc_auc", Markup.Escape(note));
         console.Write(table);
         if (report.Confusion is { } cm)
         {

@@ -39,10 +39,11 @@ internal static class ExplainCommand
         var dtype = CliOptions.DType();
         dtype.DefaultValueFactory = _ => "float64";
         var seed = CliOptions.Seed();
+        var encoding = CliOptions.Encoding();
         var command = new Command("explain", "Show the forward and backward pass on chosen rows step by step: formulas, shapes, numbers, and a check of each.\n" +
             "Examples: backprop explain data/breast-cancer.csv --target diagnosis --hidden 3 --rows 0,1\n" +
             "          backprop explain model.safetensors data/iris.csv --format html --out explain.html")
-        { files, target, rows, layout, format, output, hidden, activation, task, weights, dtype, seed };
+        { files, target, rows, layout, format, output, hidden, activation, task, weights, dtype, seed, encoding };
         command.SetAction(parse =>
         {
             var given = parse.GetValue(files)!;
@@ -66,19 +67,21 @@ internal static class ExplainCommand
             if (given.Length == 2)
             {
                 var model = ModelFile.Load(CliOptions.RequireFile(given[0]));
-                var table = TabularData.Load(dataPath, parse.GetValue(target) ?? model.TargetName, model.Task);
+                // Columns by name, through the model's own preprocessing (the same code as predict and evaluate).
+                string targetName = parse.GetValue(target) ?? model.TargetName;
+                var table = ModelData.Load(model, dataPath, [targetName], CliOptions.Csv(parse, encoding));
                 CheckRows(chosen, table.Rows, dataPath);
-                var features = table.Features.SelectRows(chosen);
+                var labelled = ModelData.Labelled(model, table, targetName);
                 network = model.Network;
                 kind = model.Task;
-                inputs = model.PrepareInputs(features).To(dt);
-                targets = Targets(table, chosen, kind, model, dt);
-                source = $"{Path.GetFileName(given[0].FullName)} on {Path.GetFileName(dataPath)}, rows {string.Join(", ", chosen)} (standardised as in training)";
+                inputs = model.PrepareInputs(table, chosen).To(dt);
+                targets = ModelTargets(labelled, chosen, model, dt, dataPath);
+                source = $"{Path.GetFileName(given[0].FullName)} on {Path.GetFileName(dataPath)}, rows {string.Join(", ", chosen)} (preprocessed as in training: {PreprocessingSummary(model, table, chosen)})";
             }
             else
             {
                 var targetName = parse.GetValue(target) ?? throw new CliUsageException("--target is required when no model is given: name the column to predict.");
-                var table = TabularData.Load(dataPath, targetName, CliOptions.ParseTask(parse.GetValue(task)));
+                var table = TabularData.Load(dataPath, targetName, CliOptions.ParseTask(parse.GetValue(task)), csv: CliOptions.Csv(parse, encoding));
                 CheckRows(chosen, table.Rows, dataPath);
                 kind = table.Task;
                 network = Mlp.Create(table.Features.Columns, CliOptions.ParseHidden(parse.GetValue(hidden)!), TaskHead.Outputs(kind, table.Labels?.Count ?? 0),
@@ -154,17 +157,36 @@ internal static class ExplainCommand
 
     private static Tensor Targets(TabularData table, int[] rows, TaskKind kind, TrainedModel? model, DType dt) => kind switch
     {
-        // A trained regression model learned standardised targets; explain the loss it was trained on.
-        TaskKind.Regression => Tensor.FromArray(rows.Select(i => model is null ? table.Targets![i] : (table.Targets![i] - model.TargetMean) / model.TargetScale).ToArray(), [rows.Length], dt),
-        _ => Tensor.FromArray(rows.Select(i => (double)ClassOf(table, i, model)).ToArray(), [rows.Length], dt),
+        TaskKind.Regression => Tensor.FromArray(rows.Select(i => table.Targets![i]).ToArray(), [rows.Length], dt),
+        _ => Tensor.FromArray(rows.Select(i => (double)table.ClassIndices![i]).ToArray(), [rows.Length], dt),
     };
 
-    private static int ClassOf(TabularData table, int row, TrainedModel? model)
+    // The chosen table rows' targets in the model's terms; a trained regression model learned standardised
+    // targets, so explain the loss it was trained on.
+    private static Tensor ModelTargets(LabelledRows labelled, int[] rows, TrainedModel model, DType dt, string path)
     {
-        if (model is null) return table.ClassIndices![row];
-        var label = table.RawTargets[row];
-        return new LabelEncoder(model.ClassLabels).TryEncode(label, out int index) ? index
-            : throw new DataException($"Row {row}: label '{label}' is not one the model knows ({string.Join(", ", model.ClassLabels)}).");
+        var values = new double[rows.Length];
+        for (int i = 0; i < rows.Length; i++)
+        {
+            int at = Array.BinarySearch(labelled.Rows, rows[i]);
+            if (at < 0)
+                throw new CliUsageException($"--rows: row {rows[i]} of {Path.GetFileName(path)} (line {labelled.Table.Line(rows[i])}) has no target value; choose rows with one.");
+            values[i] = model.Task == TaskKind.Regression ? (labelled.Values![at] - model.TargetMean) / model.TargetScale : labelled.Classes![at];
+        }
+        return Tensor.FromArray(values, [rows.Length], dt);
+    }
+
+    // What the preprocessing did to the chosen rows, in a few words: imputed cells and unseen categories by name.
+    private static string PreprocessingSummary(TrainedModel model, DataTable table, int[] rows)
+    {
+        var notes = new List<string>();
+        foreach (int r in rows)
+            foreach (var t in model.Preprocessing.Trace(table, r))
+                if (t.Raw is null || t.How.Contains("unseen", StringComparison.Ordinal))
+                    notes.Add($"row {r} {t.Feature}: {t.How}");
+        int categorical = model.Preprocessing.Columns.Count(c => c.Kind == FeatureKind.Categorical);
+        string what = $"{model.Preprocessing.Columns.Count} columns → {model.Preprocessing.Width} inputs, numeric standardised" + (categorical > 0 ? $", {categorical} one-hot" : "");
+        return notes.Count == 0 ? what : what + "; " + string.Join("; ", notes.Distinct());
     }
 
     private static int[] ParseRows(string text)

@@ -35,18 +35,19 @@ internal static class GradCommand
         };
         var dtype = CliOptions.DType();
         var seed = CliOptions.Seed();
+        var encoding = CliOptions.Encoding();
         var output = new Option<FileInfo?>("--out", "-o") { Description = "Write the gradients to this .safetensors file (same names as the weights) instead of printing them." };
         var command = new Command("grad", "The gradient of a network's mean loss over every row of a CSV file. Features are used exactly as given\n" +
             "(no standardisation); binary: sigmoid + BCE, multiclass: softmax + cross-entropy, regression: MSE as PyTorch's MSELoss.\n" +
             "Class labels are sorted (numbers numerically, text ordinally); the first is class 0.\n" +
             "Example: backprop grad data/iris.csv --target species --hidden 8 --mode forward")
-        { data, target, hidden, activation, task, mode, weights, dtype, seed, output };
+        { data, target, hidden, activation, task, mode, weights, dtype, seed, output, encoding };
         command.SetAction(parse =>
         {
             string modeName = parse.GetValue(mode)!.ToLowerInvariant();
             if (modeName is not ("reverse" or "forward" or "forward-gradient"))
                 throw new CliUsageException($"--mode: '{modeName}' is not a mode; use reverse, forward or forward-gradient.");
-            var table = TabularData.Load(CliOptions.RequireFile(parse.GetRequiredValue(data)), parse.GetValue(target)!, CliOptions.ParseTask(parse.GetValue(task)));
+            var table = TabularData.Load(CliOptions.RequireFile(parse.GetRequiredValue(data)), parse.GetValue(target)!, CliOptions.ParseTask(parse.GetValue(task)), csv: CliOptions.Csv(parse, encoding));
             var dt = DTypeExtensions.Parse(parse.GetValue(dtype)!);
             var network = Mlp.Create(table.Features.Columns, CliOptions.ParseHidden(parse.GetValue(hidden)!),
                 TaskHead.Outputs(table.Task, table.Labels?.Count ?? 0), ActivationExtensions.Parse(parse.GetValue(activation)!),

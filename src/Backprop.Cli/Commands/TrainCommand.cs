@@ -32,6 +32,16 @@ internal static class TrainCommand
         var plot = new Option<FileInfo?>("--plot") { Description = "Also draw the training and validation curves to this .png or .svg file." };
         var refit = new Option<bool>("--refit") { Description = "After early stopping picks the epoch count, retrain that long on training + validation rows (--refit false to keep the early-stopped weights).", DefaultValueFactory = _ => true };
         var json = CliOptions.Json();
+        var features = new Option<string?>("--features") { Description = "Use only these columns as features, comma separated (default: every column but the target and --drop)." };
+        var drop = new Option<string?>("--drop") { Description = "Columns that are not features, comma separated: an ID, free-text notes." };
+        var categorical = new Option<string?>("--categorical") { Description = "Numeric columns to one-hot encode as categories, comma separated (text columns always are; categories are those of the training rows, sorted)." };
+        var missing = new Option<string>("--missing")
+        {
+            Description = "Missing values (empty, NA, N/A, NaN, null, ?): impute (numeric: training mean plus a 0/1 'COLUMN (missing)' input; text: most frequent category), drop (leave out rows with one), or error. Rows without a target are always left out (error: refused).",
+            DefaultValueFactory = _ => "impute",
+        };
+        var unknown = new Option<string>("--unknown") { Description = "A category at predict time that training never saw: error (default), or ignore (all-zero code, counted in the output).", DefaultValueFactory = _ => "error" };
+        var encoding = CliOptions.Encoding();
         var checkpointEvery = new Option<int>("--checkpoint-every") { Description = "Write a resumable checkpoint (weights, optimizer state, random generator, epoch) every K epochs; 0 never. Under --distributed rank 0 writes it.", DefaultValueFactory = _ => 0 };
         var checkpoint = new Option<FileInfo?>("--checkpoint") { Description = "The checkpoint file. Default: the --out file's name with .checkpoint.safetensors." };
         var resume = new Option<bool>("--resume") { Description = "Continue the run saved in the checkpoint file (same options required); it ends with the model an uninterrupted run would give." };
@@ -41,6 +51,7 @@ internal static class TrainCommand
             "Example: backprop train data/breast-cancer.csv --target diagnosis --hidden 32 --plot curves.png")
         {
             data, target, hidden, activation, task, optimizer, lr, epochs, batch, patience, weightDecay, tolerance, seed, testSplit, valSplit, dtype, refit, output, plot, json, checkpointEvery, checkpoint, resume, distributed,
+            features, drop, categorical, missing, unknown, encoding,
         };
         command.SetAction(parse =>
         {
@@ -77,7 +88,18 @@ internal static class TrainCommand
                 },
             };
             settings.Validate();
-            var table = TabularData.Load(CliOptions.RequireFile(parse.GetRequiredValue(data)), parse.GetValue(target)!, CliOptions.ParseTask(parse.GetValue(task)));
+            var preprocess = new PreprocessOptions
+            {
+                Features = parse.GetValue(features) is { } f ? CliOptions.ParseNames(f) : null,
+                Drop = CliOptions.ParseNames(parse.GetValue(drop)),
+                Categorical = CliOptions.ParseNames(parse.GetValue(categorical)),
+                Missing = PreprocessOptions.ParseMissing(parse.GetValue(missing)!),
+                Unknown = PreprocessOptions.ParseUnknown(parse.GetValue(unknown)!),
+            };
+            var dataPath = CliOptions.RequireFile(parse.GetRequiredValue(data));
+            var table = TabularData.Load(dataPath, parse.GetValue(target)!, CliOptions.ParseTask(parse.GetValue(task)), preprocess,
+                CliOptions.Csv(parse, encoding), CliOptions.LoadingProgress(errWriter, dataPath));
+            foreach (var warning in table.Warnings) errWriter.WriteLine("warning: " + warning);
             var err = Consoles.For(errWriter, isError: true);
             bool asJson = parse.GetValue(json);
 
@@ -95,6 +117,8 @@ internal static class TrainCommand
                 Console.CancelKeyPress -= onCancel;
             }
 
+            if (run.HeldOut.UnknownTotal > 0)
+                errWriter.WriteLine($"warning: {run.HeldOut.UnknownTotal} validation and test cells had a category the training rows lack ({string.Join(", ", run.HeldOut.Unknown.Select(kv => $"{kv.Key}: {kv.Value}"))}); they were encoded as all zeros. At predict time the model applies --unknown {run.Model.Preprocessing.Unknown.ToString().ToLowerInvariant()}.");
             var outPath = parse.GetValue(output)!.FullName;
             if (!isRoot) return 0; // rank 0 holds the same model and writes it
             ModelFile.Save(run.Model, outPath);

@@ -1,11 +1,10 @@
-using System.Globalization;
-
 namespace Backprop.Data;
 
 /// <summary>
 /// Maps class labels (strings from the target column) to class indices 0..K-1 and back. The order is fixed
 /// by sorting, so it does not depend on row order: if every label parses as a number, numerically (so "2"
-/// comes before "10"), otherwise by ordinal string comparison. The first label is class 0; for a binary
+/// comes before "10", and "1" and "1.0" are one class, written in shortest form), otherwise by ordinal
+/// string comparison. The first label is class 0; for a binary
 /// task class 1 is the positive class.
 /// </summary>
 public sealed class LabelEncoder
@@ -24,7 +23,20 @@ public sealed class LabelEncoder
                 throw new DataException($"The class label '{_classes[i]}' is listed twice; every class label must be unique.");
         }
         IsNumeric = _classes.Length > 0 && _classes.All(c => TryParseNumber(c, out _));
+        if (IsNumeric)
+        {
+            // Numeric labels match by value: a file that writes 1.0 finds the class saved as "1".
+            _byValue = new Dictionary<double, int>();
+            for (int i = 0; i < _classes.Length; i++)
+            {
+                TryParseNumber(_classes[i], out double v);
+                if (!_byValue.TryAdd(v, i))
+                    throw new DataException($"The class labels '{_classes[_byValue[v]]}' and '{_classes[i]}' are the same number; every class label must be unique.");
+            }
+        }
     }
+
+    private readonly Dictionary<double, int>? _byValue;
 
     /// <summary>Collects the distinct labels in <paramref name="labels"/> and orders them.</summary>
     public static LabelEncoder Fit(IEnumerable<string> labels)
@@ -33,16 +45,9 @@ public sealed class LabelEncoder
         bool numeric = distinct.Length > 0 && distinct.All(c => TryParseNumber(c, out _));
         if (numeric)
         {
-            var values = distinct.Select(c => { TryParseNumber(c, out double v); return v; }).ToArray();
-            var order = Enumerable.Range(0, distinct.Length).ToArray();
-            // Equal values written differently ("1" and "1.0") stay distinct labels; ordinal order breaks the tie.
-            Array.Sort(order, (a, b) =>
-            {
-                int byValue = values[a].CompareTo(values[b]);
-                return byValue != 0 ? byValue : string.CompareOrdinal(distinct[a], distinct[b]);
-            });
-            string[] byNumber = [.. order.Select(i => distinct[i])];
-            distinct = byNumber;
+            // Equal values written differently ("1" and "1.0") are one class, named in shortest form.
+            var values = new SortedSet<double>(distinct.Select(c => { TryParseNumber(c, out double v); return v; }));
+            distinct = [.. values.Select(Cells.Format)];
         }
         else
         {
@@ -56,11 +61,17 @@ public sealed class LabelEncoder
     /// <summary>True when every label is a number, so they were ordered numerically.</summary>
     public bool IsNumeric { get; }
 
-    public bool TryEncode(string label, out int index) => _index.TryGetValue(label, out index);
+    public bool TryEncode(string label, out int index)
+    {
+        if (_index.TryGetValue(label, out index)) return true;
+        if (_byValue is not null && TryParseNumber(label, out double v)) return _byValue.TryGetValue(v, out index);
+        index = -1;
+        return false;
+    }
 
     public int Encode(string label)
     {
-        if (_index.TryGetValue(label, out int index)) return index;
+        if (TryEncode(label, out int index)) return index;
         throw new DataException($"The class label '{label}' was not seen in training; known classes are {string.Join(", ", _classes.Select(c => $"'{c}'"))}.");
     }
 
@@ -72,5 +83,5 @@ public sealed class LabelEncoder
     }
 
     internal static bool TryParseNumber(string text, out double value) =>
-        double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out value) && double.IsFinite(value);
+        Cells.TryParseNumber(text, out value) && double.IsFinite(value);
 }

@@ -1,5 +1,3 @@
-using System.Globalization;
-
 namespace Backprop.Data;
 
 /// <summary>What a target column asks a model to do.</summary>
@@ -11,188 +9,320 @@ public enum TaskKind
     Regression,
 }
 
+/// <summary>What to do with a missing feature value (empty, NA, N/A, NaN, null, ?).</summary>
+public enum MissingPolicy
+{
+    /// <summary>Numeric: the training rows' mean plus a 0/1 "(missing)" indicator; categorical: the most frequent category.</summary>
+    Impute,
+    /// <summary>Leave out every row with a missing feature value (training only; predict then refuses missing values).</summary>
+    Drop,
+    /// <summary>A missing feature value is an error naming file, line and column.</summary>
+    Error,
+}
+
+/// <summary>What to do at predict time with a category that the training rows did not have.</summary>
+public enum UnknownCategoryPolicy
+{
+    /// <summary>An error naming the column, the value and the known categories.</summary>
+    Error,
+    /// <summary>Encode it as all zeros (no category) and count it.</summary>
+    Ignore,
+}
+
+/// <summary>Which columns are features and how they are turned into numbers; stored with the model.</summary>
+public sealed record PreprocessOptions
+{
+    /// <summary>Use exactly these columns as features (null: every column but the target and <see cref="Drop"/>).</summary>
+    public IReadOnlyList<string>? Features { get; init; }
+    /// <summary>Columns that are not features (an ID, free-text notes).</summary>
+    public IReadOnlyList<string> Drop { get; init; } = [];
+    /// <summary>Numeric columns to one-hot encode as categories (text columns always are).</summary>
+    public IReadOnlyList<string> Categorical { get; init; } = [];
+    public MissingPolicy Missing { get; init; } = MissingPolicy.Impute;
+    public UnknownCategoryPolicy Unknown { get; init; } = UnknownCategoryPolicy.Error;
+    /// <summary>A categorical column with more distinct values than this in the training rows is refused.</summary>
+    public int MaxCategories { get; init; } = 1000;
+
+    public static readonly PreprocessOptions Default = new();
+
+    public static MissingPolicy ParseMissing(string text) => text.Trim().ToLowerInvariant() switch
+    {
+        "impute" => MissingPolicy.Impute,
+        "drop" => MissingPolicy.Drop,
+        "error" => MissingPolicy.Error,
+        _ => throw new DataException($"--missing: '{MessageText.Quote(text)}' is not a choice; use impute (default), drop or error."),
+    };
+
+    public static UnknownCategoryPolicy ParseUnknown(string text) => text.Trim().ToLowerInvariant() switch
+    {
+        "error" => UnknownCategoryPolicy.Error,
+        "ignore" => UnknownCategoryPolicy.Ignore,
+        _ => throw new DataException($"--unknown: '{MessageText.Quote(text)}' is not a choice; use error (default) or ignore."),
+    };
+}
+
 /// <summary>
-/// A table of numeric features and one target column, loaded from a CSV file. Every column other than the
-/// target is a feature and must hold a finite number in every row.
+/// A loaded CSV table with one target column: the task, the class labels or numeric targets, the rows that
+/// have a target, and the columns that are feature candidates. Turning features into numbers is the
+/// <see cref="Preprocessor"/>'s job; <see cref="Features"/> gives them "as given" for commands that use raw
+/// numbers (grad, explain without a model).
 /// </summary>
 public sealed class TabularData
 {
-    private readonly string[] _rawTargets;
+    private FeatureMatrix? _features;
+    private readonly List<string> _warnings;
 
-    private TabularData(string source, FeatureMatrix features, string targetName, int targetColumn,
-        string[] rawTargets, TaskKind task, LabelEncoder? labels, int[]? classes, double[]? targets)
+    private TabularData(DataTable table, DataColumn target, int[] rows, string[] featureColumns, TaskKind task,
+        LabelEncoder? labels, int[]? classes, double[]? targets, PreprocessOptions options, List<string> warnings)
     {
-        Source = source;
-        Features = features;
-        TargetName = targetName;
-        TargetColumn = targetColumn;
-        _rawTargets = rawTargets;
+        Table = table;
+        TargetName = target.Name;
+        TargetColumn = target.Position;
+        TableRows = rows;
+        FeatureColumns = featureColumns;
         Task = task;
         Labels = labels;
         ClassIndices = classes;
         Targets = targets;
+        Options = options;
+        _warnings = warnings;
     }
 
     /// <summary>The file name, for messages.</summary>
-    public string Source { get; }
-    public FeatureMatrix Features { get; }
-    public IReadOnlyList<string> FeatureNames => Features.Names;
-    public int Rows => Features.Rows;
+    public string Source => Table.Source;
+    public DataTable Table { get; }
+    /// <summary>The rows of <see cref="Table"/> that are examples (those with a target, and with every feature under <see cref="MissingPolicy.Drop"/>), ascending.</summary>
+    public int[] TableRows { get; }
+    public int Rows => TableRows.Length;
+    /// <summary>The feature columns chosen (file order, or the order of <see cref="PreprocessOptions.Features"/>).</summary>
+    public IReadOnlyList<string> FeatureColumns { get; }
+    /// <summary>Same as <see cref="FeatureColumns"/>.</summary>
+    public IReadOnlyList<string> FeatureNames => FeatureColumns;
+    public PreprocessOptions Options { get; }
     public string TargetName { get; }
     /// <summary>The target's 1-based column number in the file.</summary>
     public int TargetColumn { get; }
-    /// <summary>The target cells as written (trimmed), one per row.</summary>
-    public IReadOnlyList<string> RawTargets => _rawTargets;
     public TaskKind Task { get; }
     public bool IsClassification => Task != TaskKind.Regression;
     /// <summary>The class labels in class-index order; null for regression.</summary>
     public LabelEncoder? Labels { get; }
-    /// <summary>Each row's class index; null for regression.</summary>
+    /// <summary>Each example's class index (aligned with <see cref="TableRows"/>); null for regression.</summary>
     public int[]? ClassIndices { get; }
-    /// <summary>Each row's numeric target; null for classification.</summary>
+    /// <summary>Each example's numeric target; null for classification.</summary>
     public double[]? Targets { get; }
+    /// <summary>
+    /// Each example's target as text: the class label (numbers in shortest form, so "1.0" reads "1") or the
+    /// value in shortest round-trip form.
+    /// </summary>
+    public IReadOnlyList<string> RawTargets => _rawTargets ??= ClassIndices is { } ci
+        ? [.. ci.Select(Labels!.Decode)]
+        : [.. Targets!.Select(Cells.Format)];
+
+    private string[]? _rawTargets;
+
+    /// <summary>Things the user should know (rows left out, columns that look like identifiers), one sentence each.</summary>
+    public IReadOnlyList<string> Warnings => _warnings;
 
     /// <summary>
-    /// Loads <paramref name="path"/> with <paramref name="target"/> as the target column and every other
-    /// column as a numeric feature. <paramref name="task"/> overrides <see cref="TaskInference.Infer"/>.
+    /// The feature columns as given, as a dense matrix (one row per example): every one must be numeric,
+    /// present and finite. Commands that take features as given (grad, explain without a model) use it.
     /// </summary>
-    public static TabularData Load(string path, string target, TaskKind? task = null, char? delimiter = null) =>
-        FromCsv(CsvReader.Read(path, delimiter), target, task);
+    public FeatureMatrix Features => _features ??= RawFeatures();
 
-    public static TabularData FromCsv(CsvTable table, string target, TaskKind? task = null)
+    /// <summary>
+    /// Loads <paramref name="path"/> with <paramref name="target"/> as the target column. Only the target and the
+    /// feature columns that <paramref name="options"/> chooses are stored. <paramref name="task"/> overrides
+    /// <see cref="TaskInference.Infer(IReadOnlyList{string})"/>.
+    /// </summary>
+    public static TabularData Load(string path, string target, TaskKind? task = null, PreprocessOptions? options = null,
+        CsvOptions? csv = null, Action<LoadProgress>? progress = null)
     {
-        int targetIndex = table.IndexOf(target);
-        if (targetIndex < 0)
-            throw new DataException(MissingColumnMessage(table, target, " to use as the target"));
+        options ??= PreprocessOptions.Default;
+        var wanted = options.Features is { } f ? new HashSet<string>(f, StringComparer.Ordinal) : null;
+        var drop = new HashSet<string>(options.Drop, StringComparer.Ordinal);
+        var table = DataTable.Load(path, csv, name => name == target || (wanted?.Contains(name) ?? !drop.Contains(name)), progress);
+        return FromTable(table, target, task, options);
+    }
 
-        string targetName = table.Columns[targetIndex];
-        int rows = table.Rows.Count;
-        var featureColumns = Enumerable.Range(0, table.Columns.Count).Where(c => c != targetIndex).ToArray();
-        if (featureColumns.Length == 0)
-            throw new DataException($"{table.Source} has only the target column '{targetName}'; a model needs at least one feature column besides the target.");
-
-        var features = ParseFeatures(table, featureColumns);
-
-        var raw = new string[rows];
-        for (int r = 0; r < rows; r++)
+    public static TabularData FromTable(DataTable table, string target, TaskKind? task = null, PreprocessOptions? options = null)
+    {
+        options ??= PreprocessOptions.Default;
+        var targetColumn = table.Find(target) ?? throw new DataException(table.MissingColumnMessage(target, " to use as the target"));
+        var warnings = new List<string>();
+        var featureColumns = ChooseFeatures(table, targetColumn, options);
+        foreach (var name in featureColumns)
         {
-            string cell = table.Rows[r][targetIndex].Trim();
-            if (cell.Length == 0)
-                throw new DataException($"{Where(table, r, targetIndex)}: the target value is empty; fill it in or remove the row.");
-            if (double.TryParse(cell, NumberStyles.Float, CultureInfo.InvariantCulture, out double v) && !double.IsFinite(v))
-                throw new DataException($"{Where(table, r, targetIndex)}: the target value '{cell}' is {(double.IsNaN(v) ? "NaN (a missing value)" : "infinite")}; every row needs a finite target, so fix the value or remove the row.");
-            raw[r] = cell;
+            var column = table.Find(name)!;
+            if (column.LooksLikeIdentifier(table.Rows))
+                warnings.Add($"column '{column.Name}' looks like an identifier ({(column.IsNumeric ? "integers that differ in every row" : "a different value in every row")}) and is used as a feature; pass --drop {column.Name} to leave it out, or --features to choose the features.");
         }
 
-        TaskKind kind = task ?? TaskInference.Infer(raw);
+        // Rows whose target is missing cannot be learned from (nor scored).
+        var rows = new List<int>(table.Rows);
+        int firstMissing = -1, missingTargets = 0;
+        for (int r = 0; r < table.Rows; r++)
+        {
+            if (targetColumn.IsMissing(r))
+            {
+                if (options.Missing == MissingPolicy.Error)
+                    throw new DataException($"{table.Where(r, targetColumn)}: the target value is missing; fill it in or remove the row (or train with --missing impute or drop, which leave such rows out).");
+                if (firstMissing < 0) firstMissing = r;
+                missingTargets++;
+                continue;
+            }
+            rows.Add(r);
+        }
+        if (missingTargets > 0)
+            warnings.Add($"{missingTargets} row{(missingTargets == 1 ? " has" : "s have")} no value in the target column '{targetColumn.Name}' (first: line {table.Line(firstMissing)}); left out.");
+        if (options.Missing == MissingPolicy.Drop)
+        {
+            var columns = featureColumns.Select(n => table.Find(n)!).ToArray();
+            int before = rows.Count, first = -1;
+            rows.RemoveAll(r =>
+            {
+                foreach (var c in columns)
+                    if (c.IsMissing(r)) { if (first < 0 || r < first) first = r; return true; }
+                return false;
+            });
+            if (rows.Count < before)
+                warnings.Add($"{before - rows.Count} row{(before - rows.Count == 1 ? " has" : "s have")} a missing feature value (first: line {table.Line(first)}); left out (--missing drop).");
+        }
+        if (rows.Count == 0)
+            throw new DataException($"{table.Source}: no row has a target value in column '{targetColumn.Name}' ({targetColumn.Position}); every value there is missing.");
+
+        // Infinite targets are never data.
+        if (targetColumn.IsNumeric && targetColumn.FirstInfiniteRow >= 0)
+            throw new DataException($"{table.Where(targetColumn.FirstInfiniteRow, targetColumn)}: the target value is infinite; every row needs a finite target, so fix the value or remove the row.");
+
+        var example = rows.ToArray();
+        var (kind, labelOf) = InferTask(table, targetColumn, example, task);
         if (kind == TaskKind.Regression)
         {
-            var y = new double[rows];
-            for (int r = 0; r < rows; r++)
+            var y = new double[example.Length];
+            for (int i = 0; i < example.Length; i++)
             {
-                if (!LabelEncoder.TryParseNumber(raw[r], out y[r]))
-                    throw new DataException($"{Where(table, r, targetIndex)}: the target value '{raw[r]}' is not a number, but the task is regression; use a numeric target column or a classification task.");
+                int r = example[i];
+                if (!targetColumn.TryNumber(r, out y[i]))
+                    throw new DataException($"{table.Where(r, targetColumn)}: the target value '{MessageText.Quote(targetColumn.Text(r))}' is not a number, but the task is regression; use a numeric target column or a classification task.");
+                if (!double.IsFinite(y[i]))
+                    throw new DataException($"{table.Where(r, targetColumn)}: the target value is infinite; every row needs a finite target, so fix the value or remove the row.");
             }
-            return new TabularData(table.Source, features, targetName, targetIndex + 1, raw, kind, null, null, y);
+            return new TabularData(table, targetColumn, example, featureColumns, kind, null, null, y, options, warnings);
         }
 
-        var labels = LabelEncoder.Fit(raw);
-        if (labels.Count < 2)
-            throw new DataException(
-                $"{table.Source}: the target column '{targetName}' (column {targetIndex + 1}) has only one distinct value, '{labels.Classes[0]}', in all {rows} rows; classification needs at least two classes, so check that this is the right target column and file.");
+        // Labels from the distinct values, then one class index per row without a string per row.
+        var distinctLabels = new HashSet<string>(StringComparer.Ordinal);
+        var byValue = new Dictionary<double, int>();
+        foreach (int r in example)
+        {
+            if (targetColumn.IsNumeric) { if (byValue.TryAdd(targetColumn.Number(r), 0)) distinctLabels.Add(labelOf(r)); }
+            else distinctLabels.Add(targetColumn.Text(r)!);
+        }
+        var labels = LabelEncoder.Fit(distinctLabels);
         if (kind == TaskKind.Binary && labels.Count != 2)
             throw new DataException(
-                $"{table.Source}: the task is binary but the target column '{targetName}' (column {targetIndex + 1}) has {labels.Count} classes ({Preview(labels.Classes)}); use a multiclass task or a two-class target.");
-        var classes = new int[rows];
-        for (int r = 0; r < rows; r++) classes[r] = labels.Encode(raw[r]);
-        return new TabularData(table.Source, features, targetName, targetIndex + 1, raw, kind, labels, classes, null);
+                $"{table.Source}: the task is binary but the target column '{targetColumn.Name}' (column {targetColumn.Position}) has {labels.Count} classes ({ColumnNames.Preview(labels.Classes)}); use a multiclass task or a two-class target.");
+        foreach (var v in byValue.Keys.ToArray()) byValue[v] = labels.Encode(Cells.Format(v));
+        var classes = new int[example.Length];
+        for (int i = 0; i < classes.Length; i++)
+            classes[i] = targetColumn.IsNumeric ? byValue[targetColumn.Number(example[i])] : labels.Encode(targetColumn.Text(example[i])!);
+        return new TabularData(table, targetColumn, example, featureColumns, kind, labels, classes, null, options, warnings);
     }
 
-    /// <summary>
-    /// Loads the named feature columns, in the given order, for prediction. Other columns, including a
-    /// target column if the file has one, are ignored.
-    /// </summary>
-    public static FeatureMatrix LoadFeatures(string path, IReadOnlyList<string> featureNames, char? delimiter = null) =>
-        FeaturesFromCsv(CsvReader.Read(path, delimiter), featureNames);
-
-    public static FeatureMatrix FeaturesFromCsv(CsvTable table, IReadOnlyList<string> featureNames)
+    // The task, and for classification each row's label: text as written, numbers in shortest form, so "1"
+    // and "1.0" are one class.
+    private static (TaskKind, Func<int, string>) InferTask(DataTable table, DataColumn target, int[] rows, TaskKind? task)
     {
-        var indices = new int[featureNames.Count];
-        var missing = new List<string>();
-        for (int f = 0; f < featureNames.Count; f++)
+        int distinctCount;
+        bool numeric = target.IsNumeric;
+        bool integers = true;
+        string first = "";
+        if (numeric)
         {
-            indices[f] = table.IndexOf(featureNames[f]);
-            if (indices[f] < 0) missing.Add(featureNames[f]);
+            var distinct = new HashSet<double>();
+            foreach (int r in rows)
+            {
+                double v = target.Number(r);
+                distinct.Add(v);
+                if (v != Math.Floor(v) || Math.Abs(v) > 1e15) integers = false;
+            }
+            distinctCount = distinct.Count;
+            first = Cells.Format(distinct.First());
         }
-        if (missing.Count == 1)
-            throw new DataException(MissingColumnMessage(table, missing[0], " (a feature the model was trained on)"));
-        if (missing.Count > 1)
+        else
+        {
+            var distinct = new HashSet<string>(StringComparer.Ordinal);
+            foreach (int r in rows) distinct.Add(target.Text(r)!);
+            distinctCount = distinct.Count;
+            first = distinct.First();
+        }
+        if (distinctCount < 2)
             throw new DataException(
-                $"{table.Source} lacks {missing.Count} feature columns that the model was trained on: {Preview(missing)}; the file needs every feature column, named as in training. Its columns are: {Preview(table.Columns)}.");
-        return ParseFeatures(table, indices);
+                $"{table.Source}: the target column '{target.Name}' (column {target.Position}) has only one distinct value, '{MessageText.Quote(first)}', in all {rows.Length} rows with a target; there is nothing to learn (classification needs two classes, regression a target that varies), so check that this is the right target column and file.");
+        var kind = task ?? TaskInference.Decide(numeric, integers, distinctCount, rows.Length);
+        Func<int, string> label = numeric ? r => Cells.Format(target.Number(r)) : r => target.Text(r)!;
+        return (kind, label);
     }
 
-    private static FeatureMatrix ParseFeatures(CsvTable table, int[] columns)
+    private static string[] ChooseFeatures(DataTable table, DataColumn target, PreprocessOptions options)
     {
-        int rows = table.Rows.Count, cols = columns.Length;
-        var values = new double[rows * cols];
-        for (int r = 0; r < rows; r++)
+        foreach (var name in options.Drop)
+            if (!table.Header.Contains(name))
+                throw new DataException(table.MissingColumnMessage(name, " to drop (--drop)"));
+        if (options.Features is { } chosen)
         {
-            string[] cells = table.Rows[r];
+            var missing = chosen.Where(n => table.Find(n) is null).ToList();
+            if (missing.Count > 0)
+                throw new DataException(missing.Count == 1
+                    ? table.MissingColumnMessage(missing[0], " to use as a feature (--features)")
+                    : $"{table.Source} has no columns {ColumnNames.Preview(missing)} (--features). Its columns are: {ColumnNames.Preview(table.Header)}.");
+            if (chosen.Contains(target.Name))
+                throw new DataException($"--features names the target column '{target.Name}'; a column cannot be both the target and a feature.");
+            var dup = chosen.GroupBy(n => n, StringComparer.Ordinal).FirstOrDefault(g => g.Count() > 1);
+            if (dup is not null) throw new DataException($"--features names '{dup.Key}' twice; name each column once.");
+            var both = chosen.Intersect(options.Drop).FirstOrDefault();
+            if (both is not null) throw new DataException($"'{both}' is in both --features and --drop; choose one.");
+            return [.. chosen];
+        }
+        var features = table.Columns.Where(c => c != target && !options.Drop.Contains(c.Name)).Select(c => c.Name).ToArray();
+        if (features.Length == 0)
+            throw new DataException($"{table.Source} has no feature column besides the target '{target.Name}'{(options.Drop.Count > 0 ? " and the dropped ones" : "")}; a model needs at least one.");
+        return features;
+    }
+
+    private FeatureMatrix RawFeatures()
+    {
+        var columns = FeatureColumns.Select(n => Table.Find(n)!).ToArray();
+        int cols = columns.Length;
+        var values = new double[(long)Rows * cols];
+        for (int i = 0; i < Rows; i++)
+        {
+            int r = TableRows[i];
             for (int f = 0; f < cols; f++)
             {
-                string cell = cells[columns[f]];
-                if (!double.TryParse(cell, NumberStyles.Float, CultureInfo.InvariantCulture, out double v))
-                    throw new DataException(NotANumberMessage(table, r, columns[f], cell));
+                var c = columns[f];
+                if (c.IsMissing(r))
+                    throw new DataException($"{Table.Where(r, c)}: the value is missing; this command uses features as given, so fill it in or remove the row ('backprop train' imputes missing values).");
+                if (!c.TryNumber(r, out double v))
+                    throw new DataException($"{Table.Where(r, c)}: '{MessageText.Quote(c.Text(r))}' is not a number; this command uses features as given, with '.' as the decimal point. 'backprop train' one-hot encodes text columns; or leave the column out.");
                 if (!double.IsFinite(v))
-                    throw new DataException(
-                        $"{Where(table, r, columns[f])}: the value '{cell.Trim()}' is {(double.IsNaN(v) ? "NaN (a missing value)" : "infinite or out of range")}; features must be finite numbers, so fill in a real value or remove the row.");
-                values[r * cols + f] = v;
+                    throw new DataException($"{Table.Where(r, c)}: the value is infinite; features must be finite numbers, so fix the value or remove the row.");
+                values[(long)i * cols + f] = v;
             }
         }
-        return new FeatureMatrix(columns.Select(c => table.Columns[c]).ToArray(), values, rows);
+        return new FeatureMatrix(FeatureColumns, values, Rows);
     }
-
-    private static string NotANumberMessage(CsvTable table, int row, int column, string cell)
-    {
-        string where = Where(table, row, column);
-        string value = cell.Trim();
-        if (value.Length == 0)
-            return $"{where}: the value is missing (empty); features must be numbers in every row, so fill it in or remove the row.";
-        string hint = value.Contains(',') && table.Delimiter != ','
-            ? " Write decimals with a point (1.5, not 1,5)."
-            : " Feature columns must be numeric (with '.' as the decimal point); encode text columns as numbers or remove the column.";
-        return $"{where}: '{Shorten(value)}' is not a number.{hint}";
-    }
-
-    private static string Where(CsvTable table, int row, int column) =>
-        $"{table.Source} line {table.LineNumbers[row]}, column '{table.Columns[column]}' ({column + 1})";
-
-    private static string MissingColumnMessage(CsvTable table, string name, string purpose)
-    {
-        var close = ColumnNames.Suggest(name, table.Columns);
-        string suggestion = close.Count > 0 ? $" Did you mean {string.Join(" or ", close.Select(c => $"'{c}'"))}?" : "";
-        return $"{table.Source} has no column '{name}'{purpose}.{suggestion} Its columns are: {Preview(table.Columns)}.";
-    }
-
-    private static string Preview(IReadOnlyList<string> names, int max = 40)
-    {
-        var shown = names.Take(max).Select(n => $"'{n}'");
-        string list = string.Join(", ", shown);
-        return names.Count > max ? $"{list} and {names.Count - max} more" : list;
-    }
-
-    private static string Shorten(string text) => text.Length <= 40 ? text : text[..37] + "...";
 }
 
 /// <summary>
-/// Decides the task from a target column's values. The rule: any value that is not a number means
-/// classification (two distinct values: Binary, more: Multiclass). All-numeric values are classification
-/// only if they are all integers, there are at most <see cref="MaxIntegerClasses"/> distinct values, and
-/// either exactly two or at least <see cref="MinRowsPerClass"/> rows per distinct value on average;
-/// everything else is Regression. So 0/1 and 0/1/2 codes are classes, and a count or score with many
-/// levels (the diabetes progression, 214 levels in 442 rows) is a regression target. Pass an explicit
-/// <see cref="TaskKind"/> when the rule guesses wrong.
+/// Decides the task from a target column's values. Missing values (empty, NA, …) are left out first. The
+/// rule: any value that is not a number means classification (two distinct values: Binary, more:
+/// Multiclass). All-numeric values are classification only if they are all integers, there are at most
+/// <see cref="MaxIntegerClasses"/> distinct values, and either exactly two or at least
+/// <see cref="MinRowsPerClass"/> rows per distinct value on average; everything else is Regression.
+/// Numbers are distinct by value, so "1" and "1.0" are one. So 0/1 and 0/1/2 codes are classes, and a
+/// count or score with many levels (the diabetes progression, 214 levels in 442 rows) is a regression
+/// target. Pass an explicit <see cref="TaskKind"/> when the rule guesses wrong.
 /// </summary>
 public static class TaskInference
 {
@@ -204,32 +334,45 @@ public static class TaskInference
         var distinct = new HashSet<string>(StringComparer.Ordinal);
         var distinctNumbers = new HashSet<double>();
         bool allNumeric = true, allIntegers = true;
+        int present = 0;
         foreach (string raw in values)
         {
-            string v = raw.Trim();
-            distinct.Add(v);
-            if (allNumeric && LabelEncoder.TryParseNumber(v, out double x))
+            var v = raw.AsSpan().Trim();
+            if (Cells.IsMissing(v)) continue;
+            present++;
+            distinct.Add(v.ToString());
+            if (allNumeric && Cells.TryParseNumber(v, out double x))
             {
                 distinctNumbers.Add(x);
                 if (x != Math.Floor(x) || Math.Abs(x) > 1e15) allIntegers = false;
             }
-            else
-            {
-                allNumeric = false;
-            }
+            else allNumeric = false;
         }
-        if (!allNumeric) return distinct.Count == 2 ? TaskKind.Binary : TaskKind.Multiclass;
-        int k = distinctNumbers.Count;
-        bool looksLikeClasses = allIntegers && k >= 2 && k <= MaxIntegerClasses
-            && (k == 2 || (long)k * MinRowsPerClass <= values.Count);
+        return Decide(allNumeric, allIntegers, allNumeric ? distinctNumbers.Count : distinct.Count, present);
+    }
+
+    /// <summary>The rule above, from a column's summary.</summary>
+    public static TaskKind Decide(bool allNumeric, bool allIntegers, int distinctCount, int rows)
+    {
+        if (!allNumeric) return distinctCount == 2 ? TaskKind.Binary : TaskKind.Multiclass;
+        int k = distinctCount;
+        bool looksLikeClasses = allIntegers && k >= 2 && k <= MaxIntegerClasses && (k == 2 || (long)k * MinRowsPerClass <= rows);
         if (!looksLikeClasses) return TaskKind.Regression;
-        return distinct.Count == 2 ? TaskKind.Binary : TaskKind.Multiclass;
+        return k == 2 ? TaskKind.Binary : TaskKind.Multiclass;
     }
 }
 
 /// <summary>Suggestions for a mistyped column name.</summary>
 internal static class ColumnNames
 {
+    /// <summary>Names quoted and joined, at most <paramref name="max"/> of them.</summary>
+    public static string Preview(IReadOnlyList<string> names, int max = 40)
+    {
+        var shown = names.Take(max).Select(n => $"'{MessageText.Quote(n)}'");
+        string list = string.Join(", ", shown);
+        return names.Count > max ? $"{list} and {names.Count - max} more" : list;
+    }
+
     public static IReadOnlyList<string> Suggest(string wanted, IReadOnlyList<string> available, int max = 3)
     {
         string w = wanted.Trim().ToLowerInvariant();

@@ -45,4 +45,21 @@ public static partial class Transforms
     /// use <see cref="HessianVectorProduct(Func{Tensor, Tensor}, Tensor, Tensor)"/> otherwise.
     /// </summary>
     public static Tensor Hessian(Func<Tensor, Tensor> f, Tensor x) => JacobianForward(Grad(f), x);
+
+    /// <summary>
+    /// The Hessian of a scalar f of several tensors, as blocks: result[i][j] = ∂²f/∂x[i]∂x[j], of shape
+    /// x[i].Shape ++ x[j].Shape (torch.autograd.functional.hessian with a tuple of inputs). Row i is the
+    /// forward-mode Jacobian of the i-th gradient, so it costs about Σ x[j].Length Hessian-vector products.
+    /// </summary>
+    public static Tensor[][] Hessian(Func<Tensor[], Tensor> f, Tensor[] x)
+    {
+        CheckInputs(nameof(Hessian), x);
+        var blocks = new Tensor[x.Length][];
+        for (int i = 0; i < x.Length; i++)
+        {
+            int row = i;
+            blocks[i] = JacobianForward(xs => Grad(f, xs)[row], x);
+        }
+        return blocks;
+    }
 }

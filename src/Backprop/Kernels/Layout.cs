@@ -88,3 +88,51 @@ public static class Layout
     private static readonly Tensor s_ignoredFloat = Tensor.Zeros([], DType.Float32);
     private static readonly Tensor s_ignoredDouble = Tensor.Zeros([], DType.Float64);
 }
+
+/// <summary>Reversal along axes: d = x with the coordinates of the flagged axes reversed.</summary>
+public static class Reversal
+{
+    public static void Flip(Tensor x, bool[] flipped, Tensor d)
+    {
+        if (x.DType == DType.Float32) Flip(x.Span<float>(), x.Dims, flipped, d.Span<float>());
+        else Flip(x.Span<double>(), x.Dims, flipped, d.Span<double>());
+    }
+
+    private static void Flip<T>(ReadOnlySpan<T> x, int[] dims, bool[] flipped, Span<T> d)
+    {
+        int rank = dims.Length;
+        if (d.Length == 0) return;
+        if (rank == 0)
+        {
+            d[0] = x[0];
+            return;
+        }
+        var strides = ShapeUtil.Strides(dims);
+        // The innermost axis is copied as a run, forwards or backwards; outer axes step an odometer
+        // whose source offset moves by −stride along flipped axes.
+        int inner = dims[rank - 1];
+        bool innerFlipped = flipped[rank - 1];
+        Span<int> counter = stackalloc int[rank];
+        counter.Clear();
+        int src = 0;
+        for (int i = 0; i < rank - 1; i++)
+            if (flipped[i]) src += (dims[i] - 1) * strides[i];
+        for (int row = 0; row < d.Length / inner; row++)
+        {
+            var dRow = d.Slice(row * inner, inner);
+            var xRow = x.Slice(src, inner);
+            if (innerFlipped)
+                for (int j = 0; j < inner; j++) dRow[j] = xRow[inner - 1 - j];
+            else xRow.CopyTo(dRow);
+            for (int k = rank - 2; k >= 0; k--)
+            {
+                int step = flipped[k] ? -strides[k] : strides[k];
+                counter[k]++;
+                src += step;
+                if (counter[k] < dims[k]) break;
+                src -= step * dims[k];
+                counter[k] = 0;
+            }
+        }
+    }
+}

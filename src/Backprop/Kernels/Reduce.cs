@@ -93,6 +93,24 @@ public static class Reduce
         }
     }
 
+    /// <summary>d = the product of x over <paramref name="axis"/>; the product of no elements is 1.</summary>
+    public static void ProdAxis(Tensor x, int axis, Tensor d)
+    {
+        if (x.DType == DType.Float32) ProdAxis(x.Span<float>(), x.Dims, axis, d.Span<float>());
+        else ProdAxis(x.Span<double>(), x.Dims, axis, d.Span<double>());
+    }
+
+    private static void ProdAxis<T>(ReadOnlySpan<T> x, int[] dims, int axis, Span<T> d) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        var (outer, n, inner) = ShapeUtil.AroundAxis(dims, axis);
+        d.Fill(T.One);
+        for (int o = 0; o < outer; o++)
+        {
+            var dRow = d.Slice(o * inner, inner);
+            for (int j = 0; j < n; j++) TensorPrimitives.Multiply(dRow, x.Slice((o * n + j) * inner, inner), dRow);
+        }
+    }
+
     /// <summary>
     /// d = log softmax(x) along <paramref name="axis"/> = (x − m) − log Σ exp(x − m), m the max. The
     /// shifted value x − m is formed first and stays exact, so [1e8, 1e8, 1e8] in float32 gives −log 3
@@ -217,5 +235,57 @@ public static class Reduce
             }
             d[dOff] += x[flat];
         }
+    }
+}
+
+/// <summary>Scans and index-of-extremum along one axis, viewed as (outer, n, inner) like <see cref="Reduce"/>.</summary>
+public static class Scan
+{
+    /// <summary>d = running sum of x along <paramref name="axis"/>, from the end when <paramref name="reverse"/>.</summary>
+    public static void CumSum(Tensor x, int axis, bool reverse, Tensor d)
+    {
+        if (x.DType == DType.Float32) CumSum(x.Span<float>(), x.Dims, axis, reverse, d.Span<float>());
+        else CumSum(x.Span<double>(), x.Dims, axis, reverse, d.Span<double>());
+    }
+
+    private static void CumSum<T>(ReadOnlySpan<T> x, int[] dims, int axis, bool reverse, Span<T> d) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        var (outer, n, inner) = ShapeUtil.AroundAxis(dims, axis);
+        if (n == 0 || inner == 0) return;
+        for (int o = 0; o < outer; o++)
+        {
+            int first = reverse ? n - 1 : 0, step = reverse ? -1 : 1;
+            int start = o * n * inner;
+            x.Slice(start + first * inner, inner).CopyTo(d.Slice(start + first * inner, inner));
+            for (int j = first + step, c = 1; c < n; j += step, c++)
+                TensorPrimitives.Add(d.Slice(start + (j - step) * inner, inner), x.Slice(start + j * inner, inner), d.Slice(start + j * inner, inner));
+        }
+    }
+
+    /// <summary>
+    /// d = the index of the first maximum (or minimum) of x along <paramref name="axis"/>, as a whole
+    /// number; a NaN counts as the extremum, as in PyTorch.
+    /// </summary>
+    public static void ArgExtremum(Tensor x, int axis, bool max, Span<double> d)
+    {
+        if (x.DType == DType.Float32) ArgExtremum(x.Span<float>(), x.Dims, axis, max, d);
+        else ArgExtremum(x.Span<double>(), x.Dims, axis, max, d);
+    }
+
+    private static void ArgExtremum<T>(ReadOnlySpan<T> x, int[] dims, int axis, bool max, Span<double> d) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        var (outer, n, inner) = ShapeUtil.AroundAxis(dims, axis);
+        for (int o = 0; o < outer; o++)
+            for (int i = 0; i < inner; i++)
+            {
+                int start = o * n * inner + i, best = 0;
+                T bestValue = x[start];
+                for (int j = 1; j < n && !T.IsNaN(bestValue); j++)
+                {
+                    T v = x[start + j * inner];
+                    if (T.IsNaN(v) || (max ? v > bestValue : v < bestValue)) (best, bestValue) = (j, v);
+                }
+                d[o * inner + i] = best;
+            }
     }
 }

@@ -120,3 +120,23 @@ public readonly struct Log1pOperator : IUnaryOperator
         return T.Log(u) * (x / (u - T.One));
     }
 }
+
+public readonly struct SinOperator : IUnaryOperator
+{
+    public static void Invoke<T>(ReadOnlySpan<T> x, Span<T> d, T p) where T : unmanaged, IFloatingPointIeee754<T> => TensorPrimitives.Sin(x, d);
+}
+
+public readonly struct CosOperator : IUnaryOperator
+{
+    public static void Invoke<T>(ReadOnlySpan<T> x, Span<T> d, T p) where T : unmanaged, IFloatingPointIeee754<T> => TensorPrimitives.Cos(x, d);
+}
+
+/// <summary>1/√x as a correctly rounded square root and a division (never the approximate rsqrt instruction).</summary>
+public readonly struct RsqrtOperator : IUnaryOperator
+{
+    public static void Invoke<T>(ReadOnlySpan<T> x, Span<T> d, T p) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        TensorPrimitives.Sqrt(x, d);
+        TensorPrimitives.Divide(T.One, d, d);
+    }
+}

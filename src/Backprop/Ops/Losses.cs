@@ -87,7 +87,7 @@ internal sealed class BinaryCrossEntropyOp : Op
 }
 
 /// <summary>The losses of math.md §2, each the mean over the batch.</summary>
-public static class Losses
+public static partial class Losses
 {
     /// <summary>Binary cross-entropy of sigmoid(logits) against targets in [0, 1]; stable for any logit.</summary>
     public static Tensor BinaryCrossEntropyWithLogits(Tensor logits, Tensor targets)

@@ -115,6 +115,28 @@ public static partial class TensorOps
     /// Matrix product over the last two dimensions, optionally of transposed operands (no copy is made);
     /// leading dimensions are batch dimensions and broadcast.
     /// </summary>
-    public static Tensor MatMul(this Tensor a, Tensor b, bool transposeA = false, bool transposeB = false) =>
-        Autodiff.Apply(new MatMulOp(transposeA, transposeB), a, b);
+    /// <remarks>
+    /// A 1-D operand is treated as in PyTorch's matmul: a vector on the left is a row (1, n) and one on
+    /// the right a column (n, 1), and that added dimension is removed from the result, so vector·matrix
+    /// is a vector, matrix·vector a vector, and vector·vector a rank-0 dot product. The transpose flags
+    /// apply to operands of rank 2 or more only.
+    /// </remarks>
+    public static Tensor MatMul(this Tensor a, Tensor b, bool transposeA = false, bool transposeB = false)
+    {
+        if (a.Rank == 1 || b.Rank == 1)
+        {
+            if ((a.Rank == 1 && transposeA) || (b.Rank == 1 && transposeB))
+                throw new ShapeException($"MatMul: a 1-D operand has no transpose; shapes {ShapeUtil.Format(a.Dims)} and {ShapeUtil.Format(b.Dims)} with transposeA = {transposeA}, transposeB = {transposeB}.");
+            if (a.Rank == 0 || b.Rank == 0)
+                throw new ShapeException($"MatMul needs operands of rank 1 or more; got {ShapeUtil.Format(a.Dims)} and {ShapeUtil.Format(b.Dims)}. Use * for a scalar factor.");
+            var left = a.Rank == 1 ? a.Reshape(1, a.Dims[0]) : a;
+            var right = b.Rank == 1 ? b.Reshape(b.Dims[0], 1) : b;
+            var product = Autodiff.Apply(new MatMulOp(transposeA, transposeB), left, right);
+            var dims = product.Dims.ToList();
+            if (b.Rank == 1) dims.RemoveAt(dims.Count - 1);             // the column of a right vector
+            if (a.Rank == 1) dims.RemoveAt(dims.Count - (b.Rank == 1 ? 1 : 2)); // the row of a left vector
+            return product.Reshape(dims.ToArray());
+        }
+        return Autodiff.Apply(new MatMulOp(transposeA, transposeB), a, b);
+    }
 }

@@ -109,25 +109,29 @@ public static partial class TensorOps
     /// <summary>Sum of all elements, as a scalar (or with every dimension kept as 1).</summary>
     public static Tensor Sum(this Tensor x, bool keepDims = false) => Autodiff.Apply(new SumOp(null, keepDims), x);
 
+    /// <summary>Sum along one axis; a rank-0 tensor takes axis 0 or −1 and is its own sum, as in PyTorch.</summary>
     public static Tensor Sum(this Tensor x, int axis, bool keepDims = false) =>
-        Autodiff.Apply(new SumOp(ShapeUtil.NormalizeAxis(axis, x.Rank), keepDims), x);
+        x.Rank == 0 ? OnScalarAxis(x, axis, (v, a) => v.Sum(a, keepDims))
+        : Autodiff.Apply(new SumOp(ShapeUtil.NormalizeAxis(axis, x.Rank), keepDims), x);
 
     /// <summary>Mean of all elements: the sum times 1/n, so its derivative needs no rule of its own.</summary>
     /// <remarks>The mean of no elements is NaN (0/0), as in PyTorch and NumPy; their sum is 0.</remarks>
     public static Tensor Mean(this Tensor x, bool keepDims = false) => x.Sum(keepDims) * (1.0 / x.Length);
 
     public static Tensor Mean(this Tensor x, int axis, bool keepDims = false) =>
-        x.Sum(axis, keepDims) * (1.0 / x.Size(axis));
+        x.Rank == 0 ? OnScalarAxis(x, axis, (v, a) => v.Mean(a, keepDims)) : x.Sum(axis, keepDims) * (1.0 / x.Size(axis));
 
     /// <summary>Maximum along an axis; ties share the gradient equally.</summary>
     public static Tensor Max(this Tensor x, int axis, bool keepDims = false) =>
-        Autodiff.Apply(new MaxOp(ShapeUtil.NormalizeAxis(axis, x.Rank), keepDims), x);
+        x.Rank == 0 ? OnScalarAxis(x, axis, (v, a) => v.Max(a, keepDims))
+        : Autodiff.Apply(new MaxOp(ShapeUtil.NormalizeAxis(axis, x.Rank), keepDims), x);
 
     /// <summary>Maximum of all elements, as a scalar.</summary>
     public static Tensor Max(this Tensor x) => x.Reshape(-1).Max(0);
 
     public static Tensor LogSumExp(this Tensor x, int axis = -1, bool keepDims = false) =>
-        Autodiff.Apply(new LogSumExpOp(ShapeUtil.NormalizeAxis(axis, x.Rank), keepDims), x);
+        x.Rank == 0 ? OnScalarAxis(x, axis, (v, a) => v.LogSumExp(a, keepDims))
+        : Autodiff.Apply(new LogSumExpOp(ShapeUtil.NormalizeAxis(axis, x.Rank), keepDims), x);
 
     /// <summary>
     /// The reduced tensor <paramref name="r"/> reshaped so the reduced axis (or all axes) has size 1,

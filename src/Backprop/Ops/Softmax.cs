@@ -65,8 +65,10 @@ internal sealed class LogSoftmaxOp(int axis) : Op
 public static partial class TensorOps
 {
     public static Tensor Softmax(this Tensor x, int axis = -1) =>
-        Autodiff.Apply(new SoftmaxOp(ShapeUtil.NormalizeAxis(axis, x.Rank)), x);
+        x.Rank == 0 ? OnScalarAxis(x, axis, (v, a) => v.Softmax(a))
+        : Autodiff.Apply(new SoftmaxOp(ShapeUtil.NormalizeAxis(axis, x.Rank)), x);
 
     public static Tensor LogSoftmax(this Tensor x, int axis = -1) =>
-        Autodiff.Apply(new LogSoftmaxOp(ShapeUtil.NormalizeAxis(axis, x.Rank)), x);
+        x.Rank == 0 ? OnScalarAxis(x, axis, (v, a) => v.LogSoftmax(a))
+        : Autodiff.Apply(new LogSoftmaxOp(ShapeUtil.NormalizeAxis(axis, x.Rank)), x);
 }

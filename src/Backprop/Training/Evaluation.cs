@@ -18,6 +18,8 @@ public sealed record EvaluationReport
     public double? Recall { get; init; }
     public double? F1 { get; init; }
     public double? RocAuc { get; init; }
+    /// <summary>Why <see cref="RocAuc"/> is missing for a binary model (e.g. "undefined: only one class present").</summary>
+    public string? RocAucNote { get; init; }
     public ConfusionMatrix? Confusion { get; init; }
     public double? Rmse { get; init; }
     public double? Mae { get; init; }
@@ -46,11 +48,15 @@ public static class Evaluation
     /// Evaluates <paramref name="model"/> on raw feature rows with known targets: class indices for
     /// classification, values in the target's units for regression.
     /// </summary>
-    public static EvaluationReport Evaluate(TrainedModel model, FeatureMatrix features, int[]? classIndices, double[]? values)
+    public static EvaluationReport Evaluate(TrainedModel model, FeatureMatrix features, int[]? classIndices, double[]? values) =>
+        Evaluate(model, model.PrepareInputs(features), classIndices, values);
+
+    /// <summary>As above, from the network's (preprocessed) input tensor.</summary>
+    public static EvaluationReport Evaluate(TrainedModel model, Tensor inputs, int[]? classIndices, double[]? values)
     {
-        var outputs = model.Outputs(features);
+        var outputs = model.Outputs(inputs);
         var predictions = model.Interpret(outputs);
-        int rows = features.Rows;
+        int rows = inputs.Size(0);
         if (model.Task == TaskKind.Regression)
         {
             var actual = values ?? throw new DataException("Regression evaluation needs target values.");
@@ -69,14 +75,19 @@ public static class Evaluation
         var chosen = predictions.Classes!;
         var targets = TaskHead.Targets(model.Task, truth, [], model.ClassCount, outputs.DType);
         double loss = TaskHead.Loss(model.Task, outputs, targets).Item();
+        if (!double.IsFinite(loss))
+            throw new BackpropException($"The {TaskHead.LossName(model.Task)} over {rows} rows is {loss.ToString(System.Globalization.CultureInfo.InvariantCulture)}, not a finite number, although every output is finite; report this as a bug with the model and data.");
         var confusion = ConfusionMatrix.Compute(truth, chosen, model.ClassCount, model.ClassLabels);
         var prf = model.Task == TaskKind.Binary ? ClassificationMetrics.Binary(truth, chosen) : ClassificationMetrics.Macro(truth, chosen, model.ClassCount);
         double? auc = null;
+        string? aucNote = null;
         if (model.Task == TaskKind.Binary)
         {
             var scores = new double[rows];
             for (int i = 0; i < rows; i++) scores[i] = predictions.Probabilities![2 * i + 1];
-            auc = ClassificationMetrics.RocAuc(truth, scores);
+            int positives = truth.Count(t => t == 1);
+            if (positives == 0 || positives == rows) aucNote = "undefined: only one class present";
+            else auc = ClassificationMetrics.RocAuc(truth, scores);
         }
         return new EvaluationReport
         {
@@ -88,6 +99,7 @@ public static class Evaluation
             Recall = prf.Recall,
             F1 = prf.F1,
             RocAuc = auc,
+            RocAucNote = aucNote,
             Confusion = confusion,
         };
     }

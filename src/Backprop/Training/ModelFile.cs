@@ -10,11 +10,15 @@ namespace Backprop.Training;
 /// A trained model as one .safetensors file: the weights under PyTorch nn.Sequential names ("0.weight"
 /// of shape (out, in), "0.bias", "2.weight", …), loadable by PyTorch's safetensors loader, and in the
 /// header metadata everything <c>predict</c> needs to take raw CSV rows: architecture, task, feature
-/// names, standardisation, class labels, target scaling and facts about the run.
+/// names, the preprocessing (<see cref="Preprocessor"/> as JSON under "preprocessing"), class labels, target
+/// scaling and facts about the run. Loading checks every invariant the metadata implies before allocating
+/// the network, and refuses a file that contradicts itself with the field named.
 /// </summary>
 public static class ModelFile
 {
-    public const string Format = "backprop-mlp/1";
+    public const string Format = "backprop-mlp/2";
+    /// <summary>The previous format: numeric columns only, standardisation as input_mean / input_scale.</summary>
+    public const string FormatV1 = "backprop-mlp/1";
 
     /// <summary>Writes atomically: a temporary file in the same folder, flushed, then renamed over the target.</summary>
     public static void Save(TrainedModel model, string path)
@@ -35,8 +39,7 @@ public static class ModelFile
             ["feature_names"] = JsonSerializer.Serialize(model.FeatureNames),
             ["target"] = model.TargetName,
             ["class_labels"] = JsonSerializer.Serialize(model.ClassLabels),
-            ["input_mean"] = JsonSerializer.Serialize(model.Inputs.Mean),
-            ["input_scale"] = JsonSerializer.Serialize(model.Inputs.Scale),
+            ["preprocessing"] = model.Preprocessing.ToJson(),
             ["target_mean"] = model.TargetMean.ToString("R", CultureInfo.InvariantCulture),
             ["target_scale"] = model.TargetScale.ToString("R", CultureInfo.InvariantCulture),
             ["training"] = JsonSerializer.Serialize(model.TrainingInfo),
@@ -60,68 +63,128 @@ public static class ModelFile
         string name = Path.GetFileName(path);
         string Meta(string key) => file.Metadata.TryGetValue(key, out var v) ? v
             : throw new ModelFileException($"{name}: the metadata has no '{key}'. Only files written by 'backprop train' carry what predict needs; a bare PyTorch state dict can be used with 'backprop grad --weights'.");
-        if (Meta("format") != Format) throw new ModelFileException($"{name}: unknown model format '{Meta("format")}'; this version of backprop reads '{Format}'.");
+        string format = Meta("format");
+        if (format != Format && format != FormatV1) throw new ModelFileException($"{name}: unknown model format '{MessageText(format)}'; this version of backprop reads '{Format}' and '{FormatV1}'.");
+        ModelFileException Bad(string field, string problem) => new($"{name}: metadata field '{field}' {problem}; the file contradicts itself (damaged or edited), so retrain or re-copy it.");
+        int ParseInt(string field)
+        {
+            string text = Meta(field);
+            return int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out int v) && v >= 1 ? v : throw Bad(field, $"is '{MessageText(text)}', not a positive integer");
+        }
+        double ParseDouble(string field)
+        {
+            string text = Meta(field);
+            return double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out double v) ? v : throw Bad(field, $"is '{MessageText(text)}', not a number");
+        }
+        T ParseJson<T>(string field) where T : class
+        {
+            try { return JsonSerializer.Deserialize<T>(Meta(field)) ?? throw Bad(field, "is null"); }
+            catch (JsonException) { throw Bad(field, $"is not a JSON {(typeof(T) == typeof(string[]) ? "list of strings" : typeof(T) == typeof(double[]) ? "list of numbers" : "object")}"); }
+        }
+
+        var task = Meta("task") switch
+        {
+            "binary" => TaskKind.Binary,
+            "multiclass" => TaskKind.Multiclass,
+            "regression" => TaskKind.Regression,
+            var other => throw Bad("task", $"is '{MessageText(other)}', not binary, multiclass or regression"),
+        };
+        int inputs = ParseInt("inputs");
+        int outputs = ParseInt("outputs");
+        var hiddenText = Meta("hidden");
+        var hidden = new List<int>();
+        foreach (var h in hiddenText.Length == 0 ? [] : hiddenText.Split(','))
+            hidden.Add(int.TryParse(h, NumberStyles.None, CultureInfo.InvariantCulture, out int width) && width >= 1 ? width : throw Bad("hidden", $"is '{MessageText(hiddenText)}', not a list of positive widths"));
+        Activation activation;
+        DType dtype;
         try
         {
-            var task = Meta("task") switch
-            {
-                "binary" => TaskKind.Binary,
-                "multiclass" => TaskKind.Multiclass,
-                "regression" => TaskKind.Regression,
-                var other => throw new ModelFileException($"{name}: unknown task '{other}' in the metadata."),
-            };
-            int inputs = int.Parse(Meta("inputs"), CultureInfo.InvariantCulture);
-            int outputs = int.Parse(Meta("outputs"), CultureInfo.InvariantCulture);
-            var hiddenText = Meta("hidden");
-            int[] hidden = hiddenText.Length == 0 ? [] : hiddenText.Split(',').Select(h => int.Parse(h, CultureInfo.InvariantCulture)).ToArray();
-            var activation = ActivationExtensions.Parse(Meta("activation"));
-            var dtype = DTypeExtensions.Parse(Meta("dtype"));
-            var features = JsonSerializer.Deserialize<string[]>(Meta("feature_names")) ?? [];
-            var labels = JsonSerializer.Deserialize<string[]>(Meta("class_labels")) ?? [];
-            var mean = JsonSerializer.Deserialize<double[]>(Meta("input_mean")) ?? [];
-            var scale = JsonSerializer.Deserialize<double[]>(Meta("input_scale")) ?? [];
-            var info = JsonSerializer.Deserialize<Dictionary<string, string>>(Meta("training")) ?? [];
-            if (features.Length != inputs || mean.Length != inputs || scale.Length != inputs)
-                throw new ModelFileException($"{name}: the metadata disagrees with itself: {inputs} inputs, {features.Length} feature names, {mean.Length} means and {scale.Length} scales.");
-            if (task != TaskKind.Regression && labels.Length != (task == TaskKind.Binary ? 2 : outputs))
-                throw new ModelFileException($"{name}: a {task.ToString().ToLowerInvariant()} model with {outputs} outputs has {labels.Length} class labels.");
-
-            var network = Mlp.Create(inputs, hidden, outputs, activation, Init.Auto, new Rng(0), dtype);
-            var expected = network.NamedParameters().ToArray();
-            var unexpected = file.Tensors.Select(t => t.Name).Except(expected.Select(e => e.Name)).ToArray();
-            if (unexpected.Length > 0)
-                throw new ModelFileException($"{name}: tensors {string.Join(", ", unexpected)} do not belong to a {inputs}-{string.Join("-", hidden)}{(hidden.Length > 0 ? "-" : "")}{outputs} network.");
-            using (Autodiff.NoGrad())
-            {
-                foreach (var (pname, parameter) in expected)
-                {
-                    if (!file.TryGet(pname, out var entry))
-                        throw new ModelFileException($"{name}: the weights '{pname}' of shape {ShapeUtil.Format(parameter.Dims)} are missing.");
-                    if (!entry.Shape.SequenceEqual(parameter.Shape.ToArray()))
-                        throw new ModelFileException($"{name}: '{pname}' has shape {ShapeUtil.Format(entry.Shape.ToArray())} but the architecture needs {ShapeUtil.Format(parameter.Dims)}.");
-                    parameter.CopyFrom(ToTensor(entry, dtype));
-                }
-            }
-            return new TrainedModel
-            {
-                Network = network,
-                Task = task,
-                Hidden = hidden,
-                Activation = activation,
-                FeatureNames = features,
-                TargetName = Meta("target"),
-                Inputs = new Standardizer(mean, scale),
-                ClassLabels = labels,
-                TargetMean = double.Parse(Meta("target_mean"), CultureInfo.InvariantCulture),
-                TargetScale = double.Parse(Meta("target_scale"), CultureInfo.InvariantCulture),
-                TrainingInfo = info,
-            };
+            activation = ActivationExtensions.Parse(Meta("activation"));
+            dtype = DTypeExtensions.Parse(Meta("dtype"));
         }
-        catch (Exception e) when (e is FormatException or JsonException or OverflowException or BackpropException and not ModelFileException)
+        catch (BackpropException e) when (e is not ModelFileException) { throw new ModelFileException($"{name}: {e.Message}"); }
+        var features = ParseJson<string[]>("feature_names");
+        var labels = ParseJson<string[]>("class_labels");
+        var info = ParseJson<Dictionary<string, string>>("training");
+        Preprocessor preprocessing;
+        try
         {
-            throw new ModelFileException($"{name}: the model metadata is damaged ({e.Message}).", e);
+            preprocessing = format == FormatV1
+                ? Preprocessor.Standardised(features, ParseJson<double[]>("input_mean"), ParseJson<double[]>("input_scale"))
+                : Preprocessor.FromJson(Meta("preprocessing"));
         }
+        catch (DataException e) { throw Bad("preprocessing", $"is inconsistent: {e.Message}"); }
+        catch (Exception e) when (e is IndexOutOfRangeException or ArgumentOutOfRangeException) { throw Bad("input_mean", $"and input_scale do not have one value per feature ({features.Length})"); }
+
+        // The invariants, each naming its field.
+        if (features.Length != inputs) throw Bad("feature_names", $"lists {features.Length} names for a network of {inputs} inputs");
+        if (features.Distinct(StringComparer.Ordinal).Count() != features.Length) throw Bad("feature_names", "lists a name twice");
+        if (preprocessing.Width != inputs) throw Bad("preprocessing", $"makes {preprocessing.Width} inputs but the network ('inputs') has {inputs}");
+        if (!preprocessing.FeatureNames.SequenceEqual(features)) throw Bad("feature_names", "does not match the inputs the preprocessing makes");
+        int expectedOutputs = task == TaskKind.Multiclass ? labels.Length : 1;
+        if (task == TaskKind.Regression && labels.Length != 0) throw Bad("class_labels", $"lists {labels.Length} labels for a regression model");
+        if (task == TaskKind.Binary && labels.Length != 2) throw Bad("class_labels", $"lists {labels.Length} labels for a binary model (it needs 2)");
+        if (task == TaskKind.Multiclass && labels.Length < 2) throw Bad("class_labels", $"lists {labels.Length} labels for a multiclass model (it needs at least 2)");
+        if (outputs != expectedOutputs) throw Bad("outputs", $"is {outputs}, but a {task.ToString().ToLowerInvariant()} model{(task == TaskKind.Multiclass ? $" with {labels.Length} classes" : "")} has {expectedOutputs}");
+        try { _ = new LabelEncoder(labels); }
+        catch (DataException e) { throw Bad("class_labels", $"is inconsistent: {e.Message}"); }
+        double targetMean = ParseDouble("target_mean"), targetScale = ParseDouble("target_scale");
+        if (!double.IsFinite(targetMean)) throw Bad("target_mean", $"is {Cells.Format(targetMean)}; it must be finite");
+        if (!double.IsFinite(targetScale) || targetScale <= 0) throw Bad("target_scale", $"is {Cells.Format(targetScale)}; it must be finite and positive");
+
+        // Shapes from the metadata against the tensors in the file, before anything is allocated.
+        var widths = new List<int> { inputs };
+        widths.AddRange(hidden);
+        widths.Add(outputs);
+        var expectedShapes = new List<(string Name, int[] Shape)>();
+        for (int l = 0; l + 1 < widths.Count; l++)
+        {
+            expectedShapes.Add(($"{2 * l}.weight", [widths[l + 1], widths[l]]));
+            expectedShapes.Add(($"{2 * l}.bias", [widths[l + 1]]));
+        }
+        string arch = string.Join("-", widths);
+        var unexpected = file.Tensors.Select(t => t.Name).Except(expectedShapes.Select(e => e.Name)).ToArray();
+        if (unexpected.Length > 0)
+            throw new ModelFileException($"{name}: tensors {string.Join(", ", unexpected.Select(MessageText))} do not belong to the {arch} network the metadata ('inputs', 'hidden', 'outputs') describes.");
+        foreach (var (pname, shape) in expectedShapes)
+        {
+            if (!file.TryGet(pname, out var entry))
+                throw new ModelFileException($"{name}: the weights '{pname}' of shape {ShapeUtil.Format(shape)} that the {arch} network in the metadata needs are missing.");
+            if (!entry.Shape.SequenceEqual(shape))
+                throw new ModelFileException($"{name}: '{pname}' has shape {ShapeUtil.Format(entry.Shape.ToArray())} but the {arch} network in the metadata ('inputs', 'hidden', 'outputs') needs {ShapeUtil.Format(shape)}.");
+            for (int i = 0; i < entry.ElementCount; i++)
+            {
+                double v = entry.Float32 is { } f ? f[i] : entry.Float64![i];
+                if (!double.IsFinite(v))
+                    throw new ModelFileException($"{name}: tensor '{pname}' holds {Cells.Format(v)} at flat index {i}; weights must be finite, so the file is damaged (or was saved from a diverged run): retrain it.");
+            }
+        }
+
+        var network = Mlp.Create(inputs, [.. hidden], outputs, activation, Init.Auto, new Rng(0), dtype);
+        using (Autodiff.NoGrad())
+        {
+            foreach (var (pname, parameter) in network.NamedParameters())
+            {
+                file.TryGet(pname, out var entry);
+                parameter.CopyFrom(ToTensor(entry!, dtype));
+            }
+        }
+        return new TrainedModel
+        {
+            Network = network,
+            Task = task,
+            Hidden = [.. hidden],
+            Activation = activation,
+            Preprocessing = preprocessing,
+            TargetName = Meta("target"),
+            ClassLabels = labels,
+            TargetMean = targetMean,
+            TargetScale = targetScale,
+            TrainingInfo = info,
+        };
     }
+
+    private static string MessageText(string text) => text.Length <= 60 ? text : text[..57] + "...";
 
     /// <summary>Writes a trainer's checkpoint (weights, optimizer, generator, counters) atomically.</summary>
     public static void SaveCheckpoint(Trainer trainer, string path) =>

@@ -21,7 +21,8 @@ public static class OnnxExport
             Network = model.Network,
             Task = model.Task,
             FeatureNames = model.FeatureNames,
-            Inputs = model.Inputs,
+            // Per network input; one-hot and indicator inputs pass through (Preprocessor.InputStandardizer).
+            Inputs = model.Preprocessing.InputStandardizer(),
             ClassLabels = model.ClassLabels,
             TargetName = model.TargetName,
             TargetMean = model.TargetMean,

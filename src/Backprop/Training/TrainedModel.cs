@@ -5,9 +5,9 @@ using Backprop.Nn;
 namespace Backprop.Training;
 
 /// <summary>
-/// A network together with everything needed to use it on raw CSV rows: the task, the feature names in
-/// order, the standardisation fitted on the training split, the class labels, and (for regression) the
-/// scaling of the target.
+/// A network together with everything needed to use it on raw CSV rows: the task, the preprocessing fitted
+/// on the training split (columns by name, imputation, one-hot categories, standardisation), the class
+/// labels, and (for regression) the scaling of the target.
 /// </summary>
 public sealed class TrainedModel
 {
@@ -15,9 +15,11 @@ public sealed class TrainedModel
     public required TaskKind Task { get; init; }
     public required int[] Hidden { get; init; }
     public required Activation Activation { get; init; }
-    public required IReadOnlyList<string> FeatureNames { get; init; }
+    /// <summary>From raw CSV columns to the network's inputs; the one place that does it.</summary>
+    public required Preprocessor Preprocessing { get; init; }
+    /// <summary>The network inputs' names (e.g. "age", "age (missing)", "colour=red").</summary>
+    public IReadOnlyList<string> FeatureNames => Preprocessing.FeatureNames;
     public required string TargetName { get; init; }
-    public required Standardizer Inputs { get; init; }
     /// <summary>Class labels in class-index order (empty for regression).</summary>
     public IReadOnlyList<string> ClassLabels { get; init; } = [];
     /// <summary>Regression targets are trained standardised: y = mean + scale · output.</summary>
@@ -29,34 +31,43 @@ public sealed class TrainedModel
     public int ClassCount => ClassLabels.Count;
     public DType DType => Network.Parameters().First().DType;
 
-    /// <summary>Raw feature rows → standardised input tensor of the network's dtype.</summary>
-    public Tensor PrepareInputs(FeatureMatrix raw)
-    {
-        if (raw.Columns != FeatureNames.Count)
-            throw new DataException($"The model expects {FeatureNames.Count} features ({string.Join(", ", FeatureNames)}) but got {raw.Columns}.");
-        var standardized = Inputs.Transform(raw.Values);
-        return Tensor.FromArray(standardized, [raw.Rows, raw.Columns], DType);
-    }
+    /// <summary>Rows of a table → the network's input tensor, through <see cref="Preprocessing"/> (columns found by name).</summary>
+    public Tensor PrepareInputs(DataTable table, ReadOnlySpan<int> rows, TransformCounts? counts = null) =>
+        Preprocessing.Transform(table, rows, DType, counts);
+
+    /// <summary>Numeric feature rows (named columns) → the network's input tensor.</summary>
+    public Tensor PrepareInputs(FeatureMatrix raw) => Preprocessing.Transform(DataTable.FromMatrix(raw, "features"), DType);
 
     /// <summary>The network's raw outputs (logits, or standardised values for regression).</summary>
-    public Tensor Outputs(FeatureMatrix raw)
+    public Tensor Outputs(Tensor inputs)
     {
         using var _ = Autodiff.NoGrad();
-        return Network.Forward(PrepareInputs(raw));
+        return Network.Forward(inputs);
     }
+
+    public Tensor Outputs(FeatureMatrix raw) => Outputs(PrepareInputs(raw));
 
     /// <summary>Predictions for raw rows: class probabilities and the most likely class, or values.</summary>
     public Predictions Predict(FeatureMatrix raw) => Interpret(Outputs(raw));
+
+    public Predictions Predict(DataTable table, ReadOnlySpan<int> rows, TransformCounts? counts = null) => Interpret(Outputs(PrepareInputs(table, rows, counts)));
 
     /// <summary>Turns raw outputs into predictions in the data's own units and labels.</summary>
     public Predictions Interpret(Tensor outputs)
     {
         int rows = outputs.Size(0);
         var o = outputs.ToDoubleArray();
+        for (int i = 0; i < o.Length; i++)
+            if (!double.IsFinite(o[i])) throw new NonFiniteOutputException(i / Math.Max(1, outputs.Rank == 2 ? outputs.Size(1) : 1), o[i]);
         switch (Task)
         {
             case TaskKind.Regression:
-                return new Predictions(Task, o.Select(v => TargetMean + TargetScale * v).ToArray(), null, null);
+            {
+                var values = o.Select(v => TargetMean + TargetScale * v).ToArray();
+                for (int i = 0; i < values.Length; i++)
+                    if (!double.IsFinite(values[i])) throw new NonFiniteOutputException(i, values[i]);
+                return new Predictions(Task, values, null, null);
+            }
             case TaskKind.Binary:
             {
                 var probs = new double[rows * 2];
@@ -90,4 +101,15 @@ public sealed class TrainedModel
 public sealed record Predictions(TaskKind Task, double[]? Values, double[]? Probabilities, int[]? Classes)
 {
     public int Rows => Values?.Length ?? Classes!.Length;
+}
+
+/// <summary>
+/// The network gave a non-finite output (or a regression value overflowed when scaled back to the target's
+/// units) for <see cref="Row"/> (0-based among the rows given); callers add the file and line.
+/// </summary>
+public sealed class NonFiniteOutputException(int row, double value)
+    : BackpropException($"the network's output for row {row} is {value.ToString(System.Globalization.CultureInfo.InvariantCulture)}, not a finite number (its forward pass overflowed); the model or this row's values are far outside what it was trained on.")
+{
+    public int Row { get; } = row;
+    public double Value { get; } = value;
 }

@@ -54,7 +54,9 @@ public sealed record TrainSettings
     /// data order and the optimizer (not the epoch budget, which a resumed run may extend).
     /// </summary>
     internal string Fingerprint(TabularData data) => string.Join(";",
-        $"data={Path.GetFileName(data.Source)}:{data.Rows}x{data.Features.Columns}", $"target={data.TargetName}",
+        $"data={Path.GetFileName(data.Source)}:{data.Rows}x{data.FeatureColumns.Count}", $"target={data.TargetName}",
+        $"features={string.Join(",", data.FeatureColumns)}", $"categorical={string.Join(",", data.Options.Categorical)}",
+        $"missing={data.Options.Missing}", $"unknown={data.Options.Unknown}",
         $"hidden={string.Join(",", Hidden)}", $"activation={Activation}", $"optimizer={Optimizer}",
         $"lr={LearningRate?.ToString("R", CultureInfo.InvariantCulture) ?? "default"}", $"weight_decay={WeightDecay.ToString("R", CultureInfo.InvariantCulture)}",
         $"batch={Training.BatchSize}", $"seed={Training.Seed}", $"dtype={DType}", $"refit={Refit}",
@@ -62,7 +64,14 @@ public sealed record TrainSettings
 }
 
 /// <summary>The result of <see cref="TrainingPipeline.Run"/>.</summary>
-public sealed record TrainingRun(TrainedModel Model, TrainingHistory History, EvaluationReport Test, SplitIndices Split, TimeSpan Duration);
+public sealed record TrainingRun(TrainedModel Model, TrainingHistory History, EvaluationReport Test, SplitIndices Split, TimeSpan Duration)
+{
+    /// <summary>
+    /// Validation and test cells whose category the training rows did not have: encoded as all zeros
+    /// during training whatever --unknown says (the saved model applies --unknown at predict time).
+    /// </summary>
+    public TransformCounts HeldOut { get; init; } = new();
+}
 
 /// <summary>Makes the optimizers the tool offers by name, with defaults that suit small tabular networks.</summary>
 public static class OptimizerFactory
@@ -103,8 +112,8 @@ public static class OptimizerFactory
 
 /// <summary>
 /// From a loaded table to a trained, evaluated model: a seeded split (stratified for classification),
-/// standardisation fitted on the training rows only, training with early stopping on the validation
-/// rows, and metrics on the untouched test rows.
+/// the preprocessing (categories, imputation, standardisation) fitted on the training rows only, training
+/// with early stopping on the validation rows, and metrics on the untouched test rows.
 /// </summary>
 public static class TrainingPipeline
 {
@@ -116,7 +125,7 @@ public static class TrainingPipeline
         if (split.Train.Length == 0 || split.Validation.Length == 0 || split.Test.Length == 0)
             throw new DataException($"{data.Source} has {data.Rows} rows: too few to split into training, validation and test sets. Give more rows.");
 
-        var standardizer = Standardizer.Fit(data.Features, split.Train);
+        var preprocessing = Preprocessor.Fit(data, split.Train);
         double targetMean = 0, targetScale = 1;
         if (data.Task == TaskKind.Regression)
         {
@@ -127,23 +136,23 @@ public static class TrainingPipeline
         }
         int classes = data.Labels?.Count ?? 0;
         var rng = new Rng(settings.Training.Seed);
-        var network = Mlp.Create(data.Features.Columns, settings.Hidden, TaskHead.Outputs(data.Task, classes), settings.Activation, Init.Auto, rng, settings.DType);
+        var network = Mlp.Create(preprocessing.Width, settings.Hidden, TaskHead.Outputs(data.Task, classes), settings.Activation, Init.Auto, rng, settings.DType);
         var model = new TrainedModel
         {
             Network = network,
             Task = data.Task,
             Hidden = settings.Hidden,
             Activation = settings.Activation,
-            FeatureNames = data.FeatureNames.ToArray(),
+            Preprocessing = preprocessing,
             TargetName = data.TargetName,
-            Inputs = standardizer,
             ClassLabels = data.Labels?.Classes.ToArray() ?? [],
             TargetMean = targetMean,
             TargetScale = targetScale,
         };
 
+        var heldOut = new TransformCounts();
         var train = ToDataset(model, data, split.Train);
-        var validation = ToDataset(model, data, split.Validation);
+        var validation = ToDataset(model, data, split.Validation, heldOut);
         double lr = settings.LearningRate ?? OptimizerFactory.DefaultLearningRate(settings.Optimizer);
         var optimizer = OptimizerFactory.Create(settings.Optimizer, network.NamedParameters(), lr, settings.WeightDecay, settings.Tolerance);
         var options = OptimizerFactory.IsGradientFlow(settings.Optimizer)
@@ -165,18 +174,17 @@ public static class TrainingPipeline
             // Early stopping has chosen how long to train; now train that long again, from the same
             // initialisation, on every non-test row. On small data sets the held-out validation rows are
             // a large share of what there is to learn from (17 of 112 rows for iris).
-            var refitNetwork = Mlp.Create(data.Features.Columns, settings.Hidden, TaskHead.Outputs(data.Task, classes), settings.Activation, Init.Auto, new Rng(settings.Training.Seed), settings.DType);
+            var refitNetwork = Mlp.Create(preprocessing.Width, settings.Hidden, TaskHead.Outputs(data.Task, classes), settings.Activation, Init.Auto, new Rng(settings.Training.Seed), settings.DType);
             var refitOptimizer = OptimizerFactory.Create(settings.Optimizer, refitNetwork.NamedParameters(), lr, settings.WeightDecay, settings.Tolerance);
             var refit = new Trainer(refitNetwork, data.Task, refitOptimizer, options with { Epochs = history.BestEpoch + 1, Patience = 0 });
             if (resumed is { Phase: 1 } inRefit) refit.RestoreCheckpoint(inRefit.State);
-            refit.Fit(ToDataset(model, data, [.. split.Train, .. split.Validation]), validation,
+            refit.Fit(ToDataset(model, data, [.. split.Train, .. split.Validation], new TransformCounts()), validation,
                 checkpoints.Every(null, m => checkpoints.Save(1, refit.CheckpointState(), trainer.CheckpointState())), cancellation);
             using (Autodiff.NoGrad())
                 foreach (var ((_, target), (_, source)) in network.NamedParameters().Zip(refitNetwork.NamedParameters())) target.CopyFrom(source.Detach());
         }
 
-        var testFeatures = data.Features.SelectRows(split.Test);
-        var report = Evaluation.Evaluate(model, testFeatures,
+        var report = Evaluation.Evaluate(model, HeldOutInputs(model, data, split.Test, heldOut),
             data.ClassIndices is { } ci ? split.Test.Select(i => ci[i]).ToArray() : null,
             data.Targets is { } tv ? split.Test.Select(i => tv[i]).ToArray() : null);
 
@@ -191,15 +199,27 @@ public static class TrainingPipeline
         info["refit"] = settings.Refit && !history.Cancelled ? $"on training + validation rows for {history.BestEpoch + 1} epochs" : "no";
         info["rows"] = $"{split.Train.Length} train, {split.Validation.Length} validation, {split.Test.Length} test";
         foreach (var (name, value) in report.Values()) info["test_" + name] = value.ToString("R", CultureInfo.InvariantCulture);
-        return new TrainingRun(model, history, report, split, DateTime.UtcNow - started);
+        return new TrainingRun(model, history, report, split, DateTime.UtcNow - started) { HeldOut = heldOut };
     }
 
-    /// <summary>The given rows as standardised tensors; regression targets standardised, classes one-hot.</summary>
-    public static TensorDataset ToDataset(TrainedModel model, TabularData data, int[] rows)
+    /// <summary>The given examples (indices into <paramref name="data"/>'s examples) as preprocessed tensors; regression targets standardised, classes one-hot.</summary>
+    public static TensorDataset ToDataset(TrainedModel model, TabularData data, int[] rows, TransformCounts? heldOut = null)
     {
-        var x = model.PrepareInputs(data.Features.SelectRows(rows));
+        var x = heldOut is null ? model.PrepareInputs(data.Table, TableRows(data, rows)) : HeldOutInputs(model, data, rows, heldOut);
         var classes = data.ClassIndices is { } ci ? rows.Select(i => ci[i]).ToArray() : [];
         var values = data.Targets is { } tv ? rows.Select(i => (tv[i] - model.TargetMean) / model.TargetScale).ToArray() : [];
         return new TensorDataset(x, TaskHead.Targets(data.Task, classes, values, model.ClassCount, model.DType));
+    }
+
+    // Rows the preprocessing was not fitted on may hold categories it has not seen; they are all zeros.
+    private static Tensor HeldOutInputs(TrainedModel model, TabularData data, int[] rows, TransformCounts counts) =>
+        model.Preprocessing.WithUnknown(UnknownCategoryPolicy.Ignore).Transform(data.Table, TableRows(data, rows), model.DType, counts);
+
+    /// <summary>The table rows of the given examples.</summary>
+    public static int[] TableRows(TabularData data, int[] examples)
+    {
+        var rows = new int[examples.Length];
+        for (int i = 0; i < rows.Length; i++) rows[i] = data.TableRows[examples[i]];
+        return rows;
     }
 }

@@ -156,7 +156,122 @@ public static class OpInfos
         yield return new OpInfo("mse", x => Losses.MeanSquaredError(x[0], x[1]), [[5, 2], [5, 2]], [Domain.Normal]);
 
         foreach (var o in ZeroSizeAndExtremeRows()) yield return o;
+        foreach (var o in PyTorchOpRows()) yield return o;
     }
+
+    /// <summary>
+    /// trust-lib (issue #14, items 6 and 7): the ops and losses a PyTorch user reaches for, each at random
+    /// shapes with broadcasting, zero-size and rank-0 where PyTorch accepts them.
+    /// </summary>
+    private static IEnumerable<OpInfo> PyTorchOpRows()
+    {
+        foreach (var o in UnaryAtShapes("sin", x => x.Sin(), Domain.Normal)) yield return o;
+        foreach (var o in UnaryAtShapes("cos", x => x.Cos(), Domain.Normal)) yield return o;
+        foreach (var o in UnaryAtShapes("sign", x => x.Sign())) yield return o;
+        foreach (var o in UnaryAtShapes("rsqrt", x => x.Rsqrt(), Domain.Positive)) yield return o;
+        foreach (var o in BinaryAtShapes("maximum", (a, b) => a.Maximum(b), Domain.Normal, Domain.Normal)) yield return o;
+        foreach (var o in BinaryAtShapes("minimum", (a, b) => a.Minimum(b), Domain.Normal, Domain.Normal)) yield return o;
+        yield return Unary("maximum and minimum of x with itself", x => x.Maximum(x) + 2.0 * x.Minimum(x), Domain.Normal, [3, 4]); // ties: ½ + ½
+        foreach (var o in BinaryAtShapes("pow tensor exponent", (a, b) => a.Pow(b), Domain.Positive, Domain.Normal)) yield return o;
+        yield return new OpInfo("pow tensor exponent 0 and base 0", x => x[0].Abs().Pow((x[1] + 1.0) * ExponentMask(x[1].DType)), [[3, 4], [3, 4]], [Domain.WithZeros, Domain.Positive]);
+
+        foreach (var o in UnaryAtShapes("min all", x => x.Length == 0 ? x.Sum() : x.Min())) yield return o;
+        yield return Unary("min axis", x => x.Min(1), Domain.Normal, [3, 4]);
+        yield return Unary("min axis keepdims", x => x.Min(0, keepDims: true), Domain.Normal, [2, 3, 4]);
+        yield return new OpInfo("argmax picks", x => x[0].Gather(1, x[0].ArgMax(1, keepDims: true).To(x[0].DType)), [[3, 4]], [Domain.Normal]);
+        yield return new OpInfo("argmin picks", x => x[0].Gather(0, x[0].ArgMin(0, keepDims: true).To(x[0].DType)), [[3, 4]], [Domain.Normal]);
+        yield return Unary("sum axes (0, 2)", x => x.Sum([0, 2]), Domain.Normal, [2, 3, 4]);
+        yield return Unary("sum axes keepdims", x => x.Sum([2, 0], keepDims: true), Domain.Normal, [2, 3, 4]);
+        yield return Unary("mean axes", x => x.Mean([-1, 1]), Domain.Normal, [2, 3, 4]);
+        yield return Unary("max axes", x => x.Max([0, 1]), Domain.Normal, [2, 3, 4]);
+        yield return Unary("min axes keepdims", x => x.Min([1, 2], keepDims: true), Domain.Normal, [2, 3, 4]);
+        yield return Unary("sum axes of (2,0,3)", x => x.Sum([1, 2]), Domain.Normal, [2, 0, 3]);
+        foreach (var o in UnaryAtShapes("var", x => x.Var(), Domain.Normal).Where(o => o.Shapes[0].Aggregate(1, (a, b) => a * b) > 1)) yield return o;
+        yield return Unary("var axis correction 0", x => x.Var(1, correction: 0), Domain.Normal, [3, 4]);
+        yield return Unary("var axis keepdims", x => x.Var(0, keepDims: true), Domain.Normal, [3, 4, 2]);
+        yield return Unary("std", x => x.Std(), Domain.Normal, [3, 4]);
+        yield return Unary("std axis correction 2", x => x.Std(-1, correction: 2), Domain.Normal, [2, 5]);
+        foreach (var o in UnaryAtShapes("norm", x => x.Norm(), Domain.Normal)) yield return o;
+        yield return Unary("norm axis", x => x.Norm(2, 1), Domain.Normal, [3, 4]);
+        yield return Unary("norm p=1 axis keepdims", x => x.Norm(1, 0, keepDims: true), Domain.AwayFromZero, [3, 4]);
+        yield return Unary("norm p=3", x => x.Norm(3), Domain.AwayFromZero, [3, 4]);
+        yield return Unary("norm p=inf axis", x => x.Norm(double.PositiveInfinity, 1), Domain.Normal, [3, 4]);
+        yield return Unary("norm at a zero row", x => (x * RowMask(x.DType)).Norm(2, 1), Domain.Normal, [3, 4]);
+        yield return new OpInfo("norm of rank 0", x => x[0].Norm(2, 0), [[]], [Domain.AwayFromZero]);
+        yield return Unary("cumsum axis 1", x => x.CumSum(1), Domain.Normal, [3, 4]);
+        yield return Unary("cumsum axis 0", x => x.CumSum(0), Domain.Normal, [3, 2, 2]);
+        yield return Unary("cumsum (0,)", x => x.CumSum(0), Domain.Normal, [0]);
+        yield return Unary("cumsum (2,0)", x => x.CumSum(1), Domain.Normal, [2, 0]);
+        yield return new OpInfo("cumsum of rank 0", x => x[0].CumSum(0), [[]], [Domain.Normal]);
+        yield return new OpInfo("sum axis of rank 0", x => x[0].Sum(0) + x[0].Mean(-1, keepDims: true) + x[0].Max(0), [[]], [Domain.Normal]);
+        yield return new OpInfo("softmax of rank 0", x => x[0].Softmax(0) + x[0].LogSoftmax(-1) + x[0].LogSumExp(0), [[]], [Domain.Normal]);
+
+        foreach (var o in UnaryAtShapes("prod", x => x.Prod())) yield return o;
+        yield return Unary("prod axis", x => x.Prod(1), Domain.AwayFromZero, [3, 4]);
+        yield return Unary("prod axis 0 keepdims", x => x.Prod(0, keepDims: true), Domain.AwayFromZero, [3, 2, 2]);
+        yield return Unary("prod with one zero per row", x => x.Prod(1), Domain.WithZeros, [4, 3]);
+        yield return Unary("prod with zeros", x => x.Prod(0), Domain.WithZeros, [6, 2]); // columns with two zeros
+        yield return Unary("prod all with zeros", x => x.Prod(), Domain.WithZeros, [2, 2]);
+        yield return Unary("prod of an empty axis", x => x.Prod(1), Domain.AwayFromZero, [2, 0]);
+        yield return new OpInfo("stack axis 0", x => TensorOps.Stack([x[0], x[1]], 0), [[3, 4], [3, 4]], [Domain.Normal]);
+        yield return new OpInfo("stack axis -1", x => TensorOps.Stack([x[0], x[1], x[0]], -1), [[2, 3], [2, 3]], [Domain.Normal]);
+        yield return new OpInfo("stack rank 0", x => TensorOps.Stack([x[0], x[1]]), [[], []], [Domain.Normal]);
+        yield return new OpInfo("stack zero-size", x => TensorOps.Stack([x[0], x[1]], 1), [[2, 0], [2, 0]], [Domain.Normal]);
+        yield return Unary("squeeze", x => x.Squeeze(), Domain.Normal, [3, 1, 4, 1]);
+        yield return Unary("squeeze axis", x => x.Squeeze(1), Domain.Normal, [3, 1, 4]);
+        yield return Unary("unsqueeze", x => x.Unsqueeze(-1), Domain.Normal, [3, 4]);
+        yield return new OpInfo("unsqueeze rank 0", x => x[0].Unsqueeze(0), [[]], [Domain.Normal]);
+        yield return Unary("flip axis 0", x => x.Flip(0), Domain.Normal, [3, 4]);
+        yield return Unary("flip axes (0, 2)", x => x.Flip(0, -1), Domain.Normal, [2, 3, 4]);
+        yield return Unary("flip last axis", x => x.Flip(1), Domain.Normal, [2, 5]);
+        yield return Unary("flip (0,3)", x => x.Flip(1), Domain.Normal, [0, 3]);
+        yield return Unary("gather axis 1", x => x.Gather(1, GatherIndex(x.DType)), Domain.Normal, [3, 4]);
+        yield return Unary("gather axis 0 repeated", x => x.Gather(0, GatherIndex(x.DType)), Domain.Normal, [4, 4]);
+        yield return Unary("index_select", x => x.IndexSelect(1, [3, 0, 0, 2]), Domain.Normal, [2, 4, 2]);
+        yield return Unary("index_select none", x => x.IndexSelect(0, []), Domain.Normal, [3, 2]);
+        yield return Unary("masked_fill", x => x.MaskedFill(RowMask(x.DType), 2.5), Domain.Normal, [3, 4]);
+        yield return Unary("masked_fill broadcast mask", x => x.MaskedFill(RowMask(x.DType).Slice(1, 0, 1), -1), Domain.Normal, [2, 3, 4]);
+
+        yield return new OpInfo("matmul vector-matrix", x => x[0].MatMul(x[1]), [[4], [4, 3]], [Domain.Normal]);
+        yield return new OpInfo("matmul matrix-vector", x => x[0].MatMul(x[1]), [[3, 4], [4]], [Domain.Normal]);
+        yield return new OpInfo("matmul vector-vector", x => x[0].MatMul(x[1]), [[4], [4]], [Domain.Normal]);
+        yield return new OpInfo("matmul vector-batched matrix", x => x[0].MatMul(x[1]), [[4], [2, 4, 3]], [Domain.Normal]);
+        yield return new OpInfo("matmul batched matrix-vector", x => x[0].MatMul(x[1]), [[2, 3, 4], [4]], [Domain.Normal]);
+        yield return new OpInfo("matmul empty vectors", x => x[0].MatMul(x[1]), [[0], [0]], [Domain.Normal]);
+
+        // Losses with PyTorch's arguments; the mean of zero elements is NaN, so zero-size rows use sum or none.
+        foreach (var r in new[] { Reduction.Mean, Reduction.Sum, Reduction.None })
+        {
+            yield return new OpInfo($"l1_loss {r}", x => Losses.L1Loss(x[0], x[1], r), [[3, 4], [3, 4]], [Domain.Normal]);
+            yield return new OpInfo($"smooth_l1_loss beta 0.5 {r}", x => Losses.SmoothL1Loss(x[0], x[1], r, beta: 0.5), [[3, 4], [3, 4]], [Domain.Normal]);
+            yield return new OpInfo($"huber_loss delta 0.7 {r}", x => Losses.HuberLoss(x[0], x[1], r, delta: 0.7), [[3, 4], [3, 4]], [Domain.Normal]);
+            yield return new OpInfo($"nll_loss weight ignore {r}", x => Losses.NLLLoss(x[0].LogSoftmax(), [0, -100, 2], ClassWeight(x[0].DType), reduction: r), [[3, 4]], [Domain.Normal]);
+            yield return new OpInfo($"cross_entropy weight ignore smoothing {r}", x => Losses.CrossEntropy(x[0], [3, 1, -100], ClassWeight(x[0].DType), reduction: r, labelSmoothing: 0.1), [[3, 4]], [Domain.Normal]);
+            yield return new OpInfo($"cross_entropy probabilities weight smoothing {r}", x => Losses.CrossEntropy(x[0], x[1].Softmax(), ClassWeight(x[0].DType), r, labelSmoothing: 0.2), [[3, 4], [3, 4]], [Domain.Normal]);
+            yield return new OpInfo($"kl_div {r}", x => Losses.KLDivLoss(x[0].LogSoftmax(), x[1].Softmax(), r), [[3, 4], [3, 4]], [Domain.Normal]);
+            yield return new OpInfo($"kl_div log_target {r}", x => Losses.KLDivLoss(x[0].LogSoftmax(), x[1].LogSoftmax(), r, logTarget: true), [[3, 4], [3, 4]], [Domain.Normal]);
+            yield return new OpInfo($"bce_with_logits pos_weight weight {r}", x => Losses.BinaryCrossEntropyWithLogits(x[0], x[1], ClassWeight(x[0].DType).Slice(0, 0, 3).Reshape(3, 1), ClassWeight(x[0].DType), r), [[3, 4], [3, 4]], [Domain.Normal, Domain.Probability]);
+        }
+        yield return new OpInfo("cross_entropy plain", x => Losses.CrossEntropy(x[0], [3, 1, 0]), [[3, 4]], [Domain.Normal]);
+        yield return new OpInfo("l1_loss rank 0", x => Losses.L1Loss(x[0], x[1]), [[], []], [Domain.Normal]);
+        yield return new OpInfo("huber_loss rank 0 sum", x => Losses.HuberLoss(x[0], x[1], Reduction.Sum), [[], []], [Domain.Normal]);
+        yield return new OpInfo("smooth_l1_loss zero-size sum", x => Losses.SmoothL1Loss(x[0], x[1], Reduction.Sum), [[2, 0], [2, 0]], [Domain.Normal]);
+        yield return new OpInfo("l1_loss zero-size none", x => Losses.L1Loss(x[0], x[1], Reduction.None), [[0, 3], [0, 3]], [Domain.Normal]);
+        yield return new OpInfo("kl_div zero-size sum", x => Losses.KLDivLoss(x[0], x[1].Exp(), Reduction.Sum), [[0, 4], [0, 4]], [Domain.Normal]);
+        yield return new OpInfo("cross_entropy no rows sum", x => Losses.CrossEntropy(x[0], ReadOnlySpan<int>.Empty, reduction: Reduction.Sum), [[0, 4]], [Domain.Normal]);
+    }
+
+    /// <summary>Per-class weights for 4 classes.</summary>
+    private static Tensor ClassWeight(DType dtype) => Tensor.FromArray([0.5, 2.0, 1.0, 1.5], [4], dtype);
+
+    /// <summary>Every other exponent zeroed, so the base-0 and exponent-0 cases of a^b both occur.</summary>
+    private static Tensor ExponentMask(DType dtype) => Tensor.FromArray([0, 1, 1, 0, 1, 0, 0, 1, 1, 1, 0, 1], [3, 4], dtype);
+
+    /// <summary>1 in row 1 of a (3, 4) matrix (the rest 0): a mask, or a factor that zeroes rows 0 and 2.</summary>
+    private static Tensor RowMask(DType dtype) => Tensor.FromArray([0, 0, 0, 0, 1, 1, 1, 1, 0, 0, 0, 0], [3, 4], dtype);
+
+    /// <summary>A (3, 2) index with repeats, valid along either axis of a (3, 4) or (4, 4) input.</summary>
+    private static Tensor GatherIndex(DType dtype) => Tensor.FromArray([3, 0, 1, 1, 2, 3], [3, 2], dtype);
 
     /// <summary>
     /// trust-lib (issue #10): zero-size shapes wherever PyTorch accepts them, rank-0 inputs, float32

@@ -58,7 +58,7 @@ public class CliCommandTests
         var separate = CliRunner.RunProcess("predict", model, CliRunner.DataFile("iris.csv"));
         Assert.Equal(0, separate.ExitCode);
         Assert.Equal(inProcess.Output, separate.Output);
-        Assert.StartsWith("prediction,p_setosa,p_versicolor,p_virginica", inProcess.Output);
+        Assert.StartsWith("species,p_setosa,p_versicolor,p_virginica", inProcess.Output);
         Assert.Equal(151, inProcess.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries).Length);
     }
 

@@ -51,7 +51,7 @@ public class TabularDataTests
     [Fact]
     public void TargetInTheMiddleLeavesOtherColumnsInOrder()
     {
-        var data = TabularData.FromCsv(CsvReader.Parse("a,y,b\n1,x,2\n3,z,4\n", "t.csv"), "y");
+        var data = TabularData.FromTable(DataTable.Parse("a,y,b\n1,x,2\n3,z,4\n", "t.csv"), "y");
         Assert.Equal(["a", "b"], data.FeatureNames);
         Assert.Equal([1.0, 2, 3, 4], data.Features.Values);
         Assert.Equal(2, data.TargetColumn);
@@ -60,16 +60,16 @@ public class TabularDataTests
     [Fact]
     public void FeaturesForPredictionFollowTheModelsOrderAndIgnoreTheTarget()
     {
-        var table = CsvReader.Parse("c,target,a,b\n3,x,1,2\n6,y,4,5\n", "new.csv");
-        var x = TabularData.FeaturesFromCsv(table, ["a", "b", "c"]);
-        Assert.Equal(["a", "b", "c"], x.Names);
-        Assert.Equal([1.0, 2, 3, 4, 5, 6], x.Values);
+        var table = DataTable.Parse("c,target,a,b\n3,x,1,2\n6,y,4,5\n", "new.csv");
+        var pre = Preprocessor.Standardised(["a", "b", "c"], [0, 0, 0], [1, 1, 1]);
+        var x = pre.Transform(table, DType.Float64);
+        Assert.Equal([1.0, 2, 3, 4, 5, 6], x.ToDoubleArray());
     }
 
     [Fact]
     public void NumbersAcceptInvariantFormats()
     {
-        var data = TabularData.FromCsv(CsvReader.Parse("a,y\n 1e-3 ,0\n-2.5,1\n+.5,1\n", "t.csv"), "y");
+        var data = TabularData.FromTable(DataTable.Parse("a,y\n 1e-3 ,0\n-2.5,1\n+.5,1\n", "t.csv"), "y");
         Assert.Equal([0.001, -2.5, 0.5], data.Features.Values);
     }
 

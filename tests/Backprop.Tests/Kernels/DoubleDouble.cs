@@ -123,6 +123,14 @@ public readonly record struct DoubleDouble(double Hi, double Lo)
         return Log(u + 1.0);
     }
 
+    /// <summary>√x by one Newton step from the double square root.</summary>
+    public static DoubleDouble Sqrt(double x)
+    {
+        if (!(x > 0) || double.IsInfinity(x)) return Math.Sqrt(x);
+        double s = Math.Sqrt(x);
+        return (DoubleDouble)s + ((DoubleDouble)x - (DoubleDouble)s * s) / (2 * s);
+    }
+
     public static DoubleDouble Tanh(double x)
     {
         if (double.IsNaN(x)) return double.NaN;
