@@ -5,26 +5,26 @@ namespace Backprop.Playground.Engine;
 
 /// <summary>
 /// A CSV file opened in the browser, read with the library's own reader and task inference
-/// (<see cref="CsvReader.Parse"/>, <see cref="TabularData.FromCsv"/>): the same parsing and the same
+/// (<see cref="DataTable.Parse"/>, <see cref="TabularData.FromTable"/>): the same parsing and the same
 /// error messages as <c>backprop train</c>. Nothing leaves the page.
 /// </summary>
 public sealed class CsvData
 {
-    private CsvData(CsvTable table, string fileName)
+    private CsvData(DataTable table, string fileName)
     {
         Table = table;
         FileName = fileName;
     }
 
-    public CsvTable Table { get; }
+    public DataTable Table { get; }
     public string FileName { get; }
-    public IReadOnlyList<string> Columns => Table.Columns;
+    public IReadOnlyList<string> Columns => Table.Header;
 
     /// <summary>Parses the text; a defect throws the <see cref="DataException"/> that <c>backprop train</c> reports.</summary>
-    public static CsvData Parse(string text, string fileName) => new(CsvReader.Parse(text, fileName), fileName);
+    public static CsvData Parse(string text, string fileName) => new(DataTable.Parse(text, fileName), fileName);
 
     /// <summary>The last column, the usual place of the target (iris's species, breast-cancer's diagnosis).</summary>
-    public string DefaultTarget => Table.Columns[^1];
+    public string DefaultTarget => Table.Header[^1];
 
     /// <summary>
     /// The table with <paramref name="target"/> as target and <paramref name="features"/> (all other columns
@@ -34,7 +34,7 @@ public sealed class CsvData
     /// </summary>
     public TrainingData Build(string target, IReadOnlyList<string> features, string? mapX, string? mapY, int percTrain, ulong seed, int grid)
     {
-        var table = TabularData.FromCsv(Table, target);
+        var table = TabularData.FromTable(Table, target);
         var names = table.FeatureNames;
         var chosen = (features.Count == 0 ? names : features.Where(names.Contains)).ToArray();
         if (chosen.Length == 0)
