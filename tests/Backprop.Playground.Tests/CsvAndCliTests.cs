@@ -12,7 +12,7 @@ public sealed class CsvAndCliTests(PlaygroundFixture fixture)
         string dir = Directory.CreateTempSubdirectory("playground-csv").FullName;
         try
         {
-            string text = "a,b,label\n1,2,x\n3,oops,y\n4,5,x\n";
+            string text = "a,b,label\n1,2,x\n3,\"oops,y\n4,5,x\n"; // a quoted field that is never closed
             string path = Path.Combine(dir, "bad.csv");
             await File.WriteAllTextAsync(path, text);
             var stdout = new StringWriter();
@@ -20,7 +20,7 @@ public sealed class CsvAndCliTests(PlaygroundFixture fixture)
             int code = Program.Run(["train", path, "--target", "label", "--out", Path.Combine(dir, "model.safetensors")], stdout, stderr);
             Assert.NotEqual(0, code);
             string cli = stderr.ToString().Split('\n').Single(l => l.StartsWith("error:", StringComparison.Ordinal)).TrimEnd('\r');
-            Assert.Contains("oops", cli);
+            Assert.Contains("bad.csv", cli);
 
             var page = await fixture.OpenAsync("seed=1");
             await page.SetInputFilesAsync("#csv-file", new Microsoft.Playwright.FilePayload { Name = "bad.csv", MimeType = "text/csv", Buffer = System.Text.Encoding.UTF8.GetBytes(text) });
