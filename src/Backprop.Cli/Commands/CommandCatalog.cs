@@ -19,5 +19,6 @@ internal static class CommandCatalog
         yield return BenchCommand.Create();
         yield return OdeCommand.Create();
         yield return FlowCommand.Create();
+        yield return PlaygroundCommand.Create();
     }
 }
