@@ -79,7 +79,7 @@ public sealed class StepViewTests(PlaygroundFixture fixture)
         string neuron = await page.InnerTextAsync("#hover-info");
         Assert.Contains("z₁[1] = Σᵢ W[1]₁ᵢ aᵢ[0] + b₁[1]", neuron);
         Assert.Contains("a₁[1] = tanh(z)", neuron);
-        Assert.Contains("δ₁[1] in the last step", neuron);
+        Assert.Contains("dZ₁[1] in the last step", neuron); // the course's name for δ
         await page.HoverAsync("#edge-2-0-0", new() { Force = true });
         string edge = await page.InnerTextAsync("#hover-info");
         Assert.Contains("dW from the last step", edge);

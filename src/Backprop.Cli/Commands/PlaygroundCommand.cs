@@ -90,7 +90,7 @@ public sealed class PlaygroundServer : IDisposable
     {
         string folder = Path.Combine(AppContext.BaseDirectory, "playground", "wwwroot");
         if (!File.Exists(Path.Combine(folder, "index.html")))
-            throw new CliUsageException($"the playground is not installed beside this tool (no {folder}{Path.DirectorySeparatorChar}index.html). " +
+            throw new BackpropException($"the playground is not installed beside this tool (no {folder}{Path.DirectorySeparatorChar}index.html). " +
                 "Build the CLI (dotnet build src/Backprop.Cli -c Release publishes it there), or publish it yourself and pass --dir OUT/wwwroot.");
         return folder;
     }
@@ -108,7 +108,8 @@ public sealed class PlaygroundServer : IDisposable
         }
         catch (HttpListenerException e)
         {
-            throw new CliUsageException($"--port {chosen}: cannot listen on localhost ({e.Message}); pass another port, or --port 0 for a free one.");
+            // Not a usage error (exit 2): the option is well formed, the port is taken (a failure, exit 1).
+            throw new BackpropException($"--port {chosen}: cannot listen on localhost ({e.Message}); pass another port, or --port 0 for a free one.");
         }
         return new PlaygroundServer(listener, Path.GetFullPath(root), chosen);
     }
