@@ -71,10 +71,13 @@ public sealed class PackageTests(ITestOutputHelper log)
             var reader = provider.GetMetadataReader();
             bool sourceLink = reader.GetCustomDebugInformation(EntityHandle.ModuleDefinition)
                 .Select(h => reader.GetGuid(reader.GetCustomDebugInformation(h).Kind)).Contains(SourceLinkGuid);
-            // SourceLink maps files to URLs of the repository's remote; a clone without one has no URLs to give.
-            bool hasRemote = Run("git", ["-C", root, "remote"], tmp, 60).Output.Trim().Length > 0;
-            if (hasRemote) Assert.True(sourceLink, "the PDB carries no SourceLink map although the repository has a remote");
-            log.WriteLine($"Backprop.pdb: SourceLink map {(sourceLink ? "present" : "absent (no git remote)")}");
+            // SourceLink maps files to URLs on the repository's host (GitHub, GitLab, Azure Repos, Bitbucket);
+            // a clone without such a remote (none, or a local path, as in CI's fresh clone) has no URLs to give.
+            string origin = Run("git", ["-C", root, "remote", "get-url", "origin"], tmp, 60).Output.Trim();
+            bool hostedRemote = System.Text.RegularExpressions.Regex.IsMatch(origin,
+                @"(github\.com|gitlab\.com|bitbucket\.org|dev\.azure\.com|visualstudio\.com)[:/]", System.Text.RegularExpressions.RegexOptions.IgnoreCase);
+            if (hostedRemote) Assert.True(sourceLink, $"the PDB carries no SourceLink map although the repository's remote is {origin}");
+            log.WriteLine($"Backprop.pdb: SourceLink map {(sourceLink ? "present" : "absent (no remote on a SourceLink host)")}");
         }
 
         // The tool: a pointer package naming the platform packages, and this platform's package.
