@@ -37,6 +37,7 @@ internal static class OdeCommand
         var lr = new Option<double>("--lr") { Description = "Adam's learning rate at the start; it decays along a cosine to 5% of this by the last iteration.", DefaultValueFactory = _ => 0.01 };
         var every = new Option<int>("--report-every") { Description = "Print a progress line (batch loss, whole-trajectory loss, evaluations per iteration) every this many iterations.", DefaultValueFactory = _ => 50 };
         var plot = new Option<FileInfo?>("--plot") { Description = "Draw the true and learned trajectories over the learned vector field (.png or .svg)." };
+        var animate = new Option<FileInfo?>("--animate") { Description = "Also write an animated .gif of the learned trajectory over the true one at every --report-every iterations of training." };
         var memoryTable = new Option<bool>("--memory-table") { Description = "Instead of training: measure memory kept for backward and time, adjoint against backprop, as the rk4 step count grows; prints a Markdown table." };
         var seed = CliOptions.Seed();
         var json = CliOptions.Json();
@@ -44,7 +45,7 @@ internal static class OdeCommand
             "Reports the loss, the function evaluations forward and backward, and draws the trajectories and the learned vector field.\n" +
             "Example: backprop ode --plot ode.png   or   backprop ode --gradient backprop --solver dopri5")
         {
-            iterations, points, endTime, batch, batchTime, hidden, gradient, solver, steps, rtol, atol, lr, every, plot, memoryTable, seed, json,
+            iterations, points, endTime, batch, batchTime, hidden, gradient, solver, steps, rtol, atol, lr, every, plot, animate, memoryTable, seed, json,
         };
         command.SetAction(parse =>
         {
@@ -70,8 +71,20 @@ internal static class OdeCommand
                 Plots.CheckPath(plotFile.FullName);
                 OutputPath.Check(plotFile.FullName);
             }
-            var result = Train(settings, line => err.WriteLine(line));
+            var gifFile = parse.GetValue(animate);
+            if (gifFile is not null)
+            {
+                if (!gifFile.Name.EndsWith(".gif", StringComparison.OrdinalIgnoreCase))
+                    throw new CliUsageException($"--animate: '{gifFile.Name}' is not a .gif file name.");
+                OutputPath.Check(gifFile.FullName);
+            }
+            var frames = gifFile is null ? null : new List<TrajectoryAnimation.Frame>();
+            var result = Train(settings, line => err.WriteLine(line), frames);
             if (plotFile is not null) Draw(plotFile.FullName, result, settings);
+            if (gifFile is not null)
+            {
+                TrajectoryAnimation.Write(gifFile.FullName, frames!, result.TrueTrajectory, PlaneExtent);
+            }
             if (parse.GetValue(json))
             {
                 output.WriteLine(System.Text.Json.JsonSerializer.Serialize(new
@@ -104,6 +117,7 @@ internal static class OdeCommand
                 result.BackwardEvaluationsPerIteration.ToString("F1", ic));
             console.Write(table);
             if (plotFile is not null) console.MarkupLine($"plot written to [green]{Markup.Escape(plotFile.FullName)}[/]");
+            if (gifFile is not null) console.MarkupLine($"animation of {frames!.Count} frames written to [green]{Markup.Escape(gifFile.FullName)}[/]");
             return 0;
         });
         return command;
@@ -152,6 +166,9 @@ internal static class OdeCommand
         public override string ToString() => "Cube()";
     }
 
+    /// <summary>Half the side of the phase plane drawn (the spiral starts at y = (2, 0)).</summary>
+    internal const double PlaneExtent = 2.2;
+
     /// <summary>Trajectories are kept at the sample times (for the loss) and drawn at <see cref="DrawingFactor"/>× as many (for a smooth curve).</summary>
     private const int DrawingFactor = 8;
 
@@ -175,7 +192,7 @@ internal static class OdeCommand
         return result;
     }
 
-    internal static TrainingResult Train(Settings s, Action<string> progress)
+    internal static TrainingResult Train(Settings s, Action<string> progress, List<TrajectoryAnimation.Frame>? frames = null)
     {
         var ic = CultureInfo.InvariantCulture;
         var times = new double[s.Points];
@@ -213,7 +230,8 @@ internal static class OdeCommand
             if (iteration % s.ReportEvery == 0 || iteration == s.Iterations)
             {
                 var (fwd, bwd) = (model.ForwardStatistics, model.BackwardStatistics);
-                double full = TrajectoryLoss(model, times, truthTensor, out _);
+                double full = TrajectoryLoss(model, times, truthTensor, out var learnedNow);
+                frames?.Add(new TrajectoryAnimation.Frame(iteration, full, learnedNow));
                 progress(string.Create(ic,
                     $"iteration {iteration,5}/{s.Iterations}  batch loss {batchLoss:F4}  trajectory loss {full:F4}  f evaluations/iteration: forward {(double)fwd.Evaluations / iteration:F1}, backward {(double)bwd.Evaluations / iteration:F1}  {clock.Elapsed.TotalSeconds:F1} s"));
                 RestoreStatistics(model, fwd, bwd);
@@ -274,7 +292,7 @@ internal static class OdeCommand
         plot.Title(title);
         plot.XLabel("y₁");
         plot.YLabel("y₂");
-        const double extent = 2.2;
+        const double extent = PlaneExtent;
         const int grid = 21;
         var vectors = new List<RootedCoordinateVector>();
         var points = new double[grid * grid, 2];

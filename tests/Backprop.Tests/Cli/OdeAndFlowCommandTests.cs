@@ -25,6 +25,47 @@ public class OdeAndFlowCommandTests
     }
 
     [Fact]
+    public void OdeAnimateWritesOneGifFramePerProgressReport()
+    {
+        var dir = CliRunner.TempDir();
+        var gif = Path.Combine(dir, "ode.gif");
+        var r = CliRunner.Run("ode", "--iterations", "40", "--report-every", "10", "--animate", gif);
+        Assert.True(r.ExitCode == 0, r.Error);
+        Assert.Contains("animation of 4 frames", r.Output);
+        var bytes = File.ReadAllBytes(gif);
+        Assert.Equal("GIF89a", System.Text.Encoding.ASCII.GetString(bytes, 0, 6));
+        Assert.Equal(4, GifFrames(bytes));
+        var bad = CliRunner.Run("ode", "--iterations", "2", "--animate", Path.Combine(dir, "ode.png"));
+        Assert.NotEqual(0, bad.ExitCode);
+        Assert.Contains("not a .gif", bad.Error);
+    }
+
+    /// <summary>The number of images in a GIF, by walking its blocks (not by searching for bytes).</summary>
+    private static int GifFrames(byte[] b)
+    {
+        int at = 13;
+        if ((b[10] & 0x80) != 0) at += 3 << ((b[10] & 7) + 1);
+        int frames = 0;
+        void SkipSubBlocks() { while (b[at] != 0) at += b[at] + 1; at++; }
+        while (true)
+        {
+            byte kind = b[at++];
+            if (kind == 0x3B) return frames;
+            if (kind == 0x21) { at++; SkipSubBlocks(); }
+            else if (kind == 0x2C)
+            {
+                frames++;
+                byte flags = b[at + 8];
+                at += 9;
+                if ((flags & 0x80) != 0) at += 3 << ((flags & 7) + 1);
+                at++; // LZW minimum code size
+                SkipSubBlocks();
+            }
+            else throw new InvalidDataException($"unexpected GIF block 0x{kind:x2} at {at - 1}");
+        }
+    }
+
+    [Fact]
     public void OdeWithDopri5ReportsAdaptiveEvaluations()
     {
         var r = CliRunner.Run("ode", "--iterations", "3", "--solver", "dopri5", "--rtol", "1e-4", "--atol", "1e-6", "--json");
