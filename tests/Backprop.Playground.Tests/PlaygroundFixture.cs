@@ -32,11 +32,44 @@ public sealed class PlaygroundFixture : IAsyncLifetime
     public async Task InitializeAsync()
     {
         if (!File.Exists(ChromiumFactAttribute.Path)) return;
+        await EnsurePublishedAsync();
         if (!File.Exists(System.IO.Path.Combine(PublishedFolder, "index.html")))
             throw new InvalidOperationException($"The published playground is missing at {PublishedFolder}: build the solution (the CLI's build publishes it).");
         _server = PlaygroundServer.Start(PublishedFolder, 0);
         _playwright = await Playwright.CreateAsync();
         Browser = await _playwright.Chromium.LaunchAsync(new() { ExecutablePath = ChromiumFactAttribute.Path, Args = ["--no-sandbox"] });
+    }
+
+    /// <summary>
+    /// The CLI's build publishes the playground beside the tool and this project's build copies it. The
+    /// solution's projects build in parallel, and another build of the CLI (referenced by another test
+    /// project) may publish after that copy ran, leaving this output without the page. So wait for the
+    /// CLI's publish to be complete (its stamp is written last) and copy the folder here if this copy is
+    /// missing or older.
+    /// </summary>
+    private static async Task EnsurePublishedAsync()
+    {
+        var output = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(System.IO.Path.DirectorySeparatorChar));
+        string framework = output.Name, configuration = output.Parent!.Name;
+        var repo = output;
+        while (repo is not null && !File.Exists(System.IO.Path.Combine(repo.FullName, "Backprop.sln"))) repo = repo.Parent;
+        if (repo is null) return;
+        string source = System.IO.Path.Combine(repo.FullName, "src", "Backprop.Cli", "bin", configuration, framework, "playground");
+        string stamp = System.IO.Path.Combine(source, "published.stamp");
+        bool Complete() => File.Exists(stamp) && File.Exists(System.IO.Path.Combine(source, "wwwroot", "index.html"));
+        for (var deadline = DateTime.UtcNow.AddMinutes(5); !Complete() && DateTime.UtcNow < deadline;) await Task.Delay(500);
+        if (!Complete()) return; // the check in InitializeAsync reports the missing page
+        string target = System.IO.Path.Combine(AppContext.BaseDirectory, "playground");
+        string targetStamp = System.IO.Path.Combine(target, "published.stamp");
+        if (File.Exists(targetStamp) && File.Exists(System.IO.Path.Combine(PublishedFolder, "index.html")) &&
+            File.GetLastWriteTimeUtc(targetStamp) >= File.GetLastWriteTimeUtc(stamp)) return;
+        if (Directory.Exists(target)) Directory.Delete(target, recursive: true);
+        foreach (var file in Directory.EnumerateFiles(source, "*", SearchOption.AllDirectories))
+        {
+            var destination = System.IO.Path.Combine(target, System.IO.Path.GetRelativePath(source, file));
+            Directory.CreateDirectory(System.IO.Path.GetDirectoryName(destination)!);
+            File.Copy(file, destination, overwrite: true);
+        }
     }
 
     /// <summary>A fresh page (own context) at the playground with <paramref name="hash"/>, after the app has drawn its first frame.</summary>
