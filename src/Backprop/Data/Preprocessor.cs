@@ -108,22 +108,6 @@ public sealed class Preprocessor
         Unknown = unknown;
     }
 
-    /// <summary>
-    /// The standardisation as one mean and scale per network input: a numeric column's value input gets its
-    /// mean and scale, its missing indicator and every one-hot input mean 0 and scale 1 (they pass through).
-    /// For an exporter whose graph takes the input layout before standardisation: numeric values raw
-    /// (present; imputation is not in it), indicators and one-hot codes as 0/1.
-    /// </summary>
-    public Standardizer InputStandardizer()
-    {
-        var mean = new double[Width];
-        var scale = new double[Width];
-        Array.Fill(scale, 1.0);
-        foreach (var c in _columns)
-            if (c.Kind == FeatureKind.Numeric) { mean[c.Offset] = c.Mean; scale[c.Offset] = c.Scale; }
-        return new Standardizer(mean, scale);
-    }
-
     /// <summary>The same preprocessing with another policy for unseen categories.</summary>
     public Preprocessor WithUnknown(UnknownCategoryPolicy unknown) => unknown == Unknown ? this : new Preprocessor(_columns, Missing, unknown);
 
