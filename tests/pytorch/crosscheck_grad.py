@@ -13,19 +13,10 @@ The script exits non-zero when any gradient differs by more than 1e-9 relative (
 """
 import csv, json, struct, sys
 import torch
+from safetensors_io import read
 
 def read_safetensors(path):
-    raw = open(path, 'rb').read()
-    n, = struct.unpack('<Q', raw[:8])
-    header = json.loads(raw[8:8 + n].decode('utf-8'))
-    header.pop('__metadata__', None)
-    buf = raw[8 + n:]
-    types = {'F32': torch.float32, 'F64': torch.float64}
-    out = {}
-    for name, info in header.items():
-        b, e = info['data_offsets']
-        out[name] = torch.frombuffer(bytearray(buf[b:e]), dtype=types[info['dtype']]).reshape(info['shape']).to(torch.float64)
-    return out
+    return {name: t.to(torch.float64) for name, t in read(path).items()}
 
 def read_explain_json(path):
     """dW[l] and db[l] of `backprop explain --format json`, under the PyTorch names of layer l."""
