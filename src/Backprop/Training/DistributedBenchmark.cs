@@ -24,6 +24,8 @@ public static class DistributedBenchmark
     {
         ArgumentNullException.ThrowIfNull(workload);
         if (epochs < 1) throw new BackpropException($"At least one timed epoch is needed; got {epochs}.");
+        if (workload.Network != BenchNetwork.Mlp)
+            throw new BackpropException($"The distributed benchmark runs the compiled MLP step; workload {workload.Name} is a {workload.Network} network.");
         var rng = new Rng(seed);
         int inputs = workload.Layers[0], outputs = workload.Layers[^1];
         var features = Tensor.RandomNormal([workload.Samples, inputs], rng);
