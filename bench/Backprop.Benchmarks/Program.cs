@@ -2,8 +2,14 @@ using BenchmarkDotNet.Running;
 
 // `-- gemm-quick [options]` is a Stopwatch timer for tuning the GEMM kernel (seconds, not minutes);
 // `-- step-quick [small|mid|wide]` times the parts of a compiled training step;
+// `-- cnn-quick [rounds]` times every layer of the cnn bench workload's step on the define-by-run engine;
 // `-- csv-memory [rows] [columns]` measures the peak memory of loading a big CSV;
 // anything else goes to BenchmarkDotNet, e.g. `-- --filter *Gemm*`.
+if (args.Length > 0 && args[0] == "cnn-quick")
+{
+    Backprop.Benchmarks.CnnQuick.Run(args[1..]);
+    return;
+}
 if (args.Length > 0 && args[0] == "step-quick")
 {
     Backprop.Benchmarks.StepQuick.Run(args[1..]);

@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Numerics;
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 
 namespace Backprop.Kernels;
@@ -15,122 +16,249 @@ public readonly record struct ConvGeometry(int N, int C, int H, int W, int O, in
     public int OutW => (W + 2 * PadW - DilationW * (KW - 1) - 1) / StrideW + 1;
     /// <summary>Rows of a column matrix: C·kH·kW.</summary>
     public int K => C * KH * KW;
-    /// <summary>Columns of a column matrix: Ho·Wo, one per output position.</summary>
+    /// <summary>Columns of a column matrix per image: Ho·Wo, one per output position.</summary>
     public int L => OutH * OutW;
 }
 
 /// <summary>
-/// Convolution kernels through the packed GEMM (im2col): each sample's receptive fields are unrolled into
-/// a (C·kH·kW, Ho·Wo) column matrix, so the convolution is one matrix product per sample. The three
-/// products of the convolution's trilinear form ⟨conv(x, w), g⟩ are all here: the forward pass, its
-/// transpose in x (columns from wᵀ·g, folded back by col2im) and its transpose in w (g·colsᵀ summed over
-/// the batch).
+/// Convolution kernels through the packed GEMM (im2col). The receptive fields of a chunk of images are
+/// unrolled side by side into one (C·kH·kW, images·Ho·Wo) column matrix, so that each GEMM is wide (a
+/// LeNet layer has only Ho·Wo = 100 output positions per image, too narrow for the GEMM's 32-column tiles
+/// to pay off image by image) while the column matrix still fits in L2 (<see cref="ColumnBudget"/>).
+/// The three products of the convolution's trilinear form ⟨conv(x, w), g⟩ are all here: the forward pass,
+/// its transpose in x (columns from wᵀ·g, folded back by col2im) and its transpose in w (g·colsᵀ).
+/// Between the GEMM's channel-major layout (O, images·L) and NCHW the outputs and cotangents are
+/// permuted by contiguous row copies. Scratch comes from <see cref="ArrayPool{T}"/>, so that a call
+/// allocates nothing once the pool holds buffers of its size.
 /// </summary>
 public static class Convolution
 {
+    /// <summary>
+    /// Upper bound on a chunk's column matrix, in elements (128 Ki: 512 KiB of float, half the L2 of a
+    /// Zen 4 core, leaving room for the GEMM's packed blocks). A chunk holds at least one image. Tests
+    /// lower it to exercise several chunks on small shapes.
+    /// </summary>
+    internal static int ColumnBudget { get; set; } = 1 << 17;
+
+    /// <summary>Images per GEMM: as many as fit <see cref="ColumnBudget"/>, at least one, at most N.</summary>
+    internal static int ImagesPerChunk(in ConvGeometry g)
+    {
+        long perImage = Math.Max(1L, (long)g.K * g.L);
+        return (int)Math.Clamp(ColumnBudget / perImage, 1, Math.Max(1, g.N));
+    }
+
     /// <summary>y (N, O, Ho, Wo) = conv(x (N, C, H, W), w (O, C, kH, kW)), cross-correlation as in PyTorch.</summary>
     public static void Forward<T>(in ConvGeometry g, ReadOnlySpan<T> x, ReadOnlySpan<T> w, Span<T> y) where T : unmanaged, IFloatingPointIeee754<T>
     {
-        int k = g.K, l = g.L;
+        int k = g.K, l = g.L, inSize = g.C * g.H * g.W, outSize = g.O * l;
         if (g.N == 0 || l == 0) return;
-        var cols = ArrayPool<T>.Shared.Rent(Math.Max(1, k * l));
+        int chunk = ImagesPerChunk(g);
+        var cols = ArrayPool<T>.Shared.Rent(Math.Max(1, k * chunk * l));
+        var wide = chunk > 1 ? ArrayPool<T>.Shared.Rent(outSize * chunk) : null;
         try
         {
-            for (int n = 0; n < g.N; n++)
+            for (int n0 = 0; n0 < g.N; n0 += chunk)
             {
-                Im2Col(g, x.Slice(n * g.C * g.H * g.W, g.C * g.H * g.W), cols.AsSpan(0, k * l));
-                // (O, K) · (K, L) → (O, L)
-                Multiply(false, false, g.O, l, k, w, k, cols.AsSpan(0, k * l), l, T.Zero, y.Slice(n * g.O * l, g.O * l), l);
+                int count = Math.Min(chunk, g.N - n0), ld = count * l;
+                var colSpan = cols.AsSpan(0, k * ld);
+                for (int i = 0; i < count; i++) Im2Col(g, x.Slice((n0 + i) * inSize, inSize), colSpan.Slice(i * l), ld);
+                var yChunk = y.Slice(n0 * outSize, count * outSize);
+                if (count == 1)
+                {
+                    // (O, K) · (K, L) → (O, L), already the image's NCHW block
+                    Multiply(false, false, g.O, l, k, w, k, colSpan, l, T.Zero, yChunk, l);
+                    continue;
+                }
+                // (O, K) · (K, count·L) → (O, count·L), then each image's (O, L) block to its place in y
+                var wideSpan = wide.AsSpan(0, count * outSize);
+                Multiply(false, false, g.O, ld, k, w, k, colSpan, ld, T.Zero, wideSpan, ld);
+                ChannelMajorToBatch(wideSpan, g.O, count, l, yChunk);
             }
         }
-        finally { ArrayPool<T>.Shared.Return(cols); }
+        finally
+        {
+            ArrayPool<T>.Shared.Return(cols);
+            if (wide is not null) ArrayPool<T>.Shared.Return(wide);
+        }
     }
 
-    /// <summary>z (N, C, H, W) = the transpose of conv in x applied to gy (N, O, Ho, Wo): col = wᵀ·gy per sample, folded by col2im.</summary>
+    /// <summary>z (N, C, H, W) = the transpose of conv in x applied to gy (N, O, Ho, Wo): cols = wᵀ·gy, folded by col2im.</summary>
     public static void TransposeInput<T>(in ConvGeometry g, ReadOnlySpan<T> gy, ReadOnlySpan<T> w, Span<T> z) where T : unmanaged, IFloatingPointIeee754<T>
     {
-        int k = g.K, l = g.L;
-        z.Clear();
+        int k = g.K, l = g.L, inSize = g.C * g.H * g.W, outSize = g.O * l;
+        z.Clear();   // col2im adds every column entry into place
         if (g.N == 0 || l == 0) return;
-        var cols = ArrayPool<T>.Shared.Rent(Math.Max(1, k * l));
+        int chunk = ImagesPerChunk(g);
+        var cols = ArrayPool<T>.Shared.Rent(Math.Max(1, k * chunk * l));
+        var wide = chunk > 1 ? ArrayPool<T>.Shared.Rent(outSize * chunk) : null;
         try
         {
-            for (int n = 0; n < g.N; n++)
+            for (int n0 = 0; n0 < g.N; n0 += chunk)
             {
-                // (K, O) · (O, L) → (K, L); w is stored (O, K)
-                Multiply(true, false, k, l, g.O, w, k, gy.Slice(n * g.O * l, g.O * l), l, T.Zero, cols.AsSpan(0, k * l), l);
-                Col2Im(g, cols.AsSpan(0, k * l), z.Slice(n * g.C * g.H * g.W, g.C * g.H * g.W));
+                int count = Math.Min(chunk, g.N - n0), ld = count * l;
+                var colSpan = cols.AsSpan(0, k * ld);
+                ReadOnlySpan<T> gyChunk = gy.Slice(n0 * outSize, count * outSize);
+                if (count > 1)
+                {
+                    BatchToChannelMajor(gyChunk, g.O, count, l, wide.AsSpan(0, count * outSize));
+                    gyChunk = wide.AsSpan(0, count * outSize);
+                }
+                // (K, O) · (O, count·L) → (K, count·L); w is stored (O, K)
+                Multiply(true, false, k, ld, g.O, w, k, gyChunk, ld, T.Zero, colSpan, ld);
+                for (int i = 0; i < count; i++) Col2Im(g, colSpan.Slice(i * l), ld, z.Slice((n0 + i) * inSize, inSize));
             }
         }
-        finally { ArrayPool<T>.Shared.Return(cols); }
+        finally
+        {
+            ArrayPool<T>.Shared.Return(cols);
+            if (wide is not null) ArrayPool<T>.Shared.Return(wide);
+        }
     }
 
-    /// <summary>v (O, C, kH, kW) = the transpose of conv in w: Σₙ gyₙ (O, L) · colsₙᵀ (L, K).</summary>
+    /// <summary>v (O, C, kH, kW) = the transpose of conv in w: Σ over chunks of gy (O, count·L) · colsᵀ (count·L, K).</summary>
     public static void TransposeWeight<T>(in ConvGeometry g, ReadOnlySpan<T> x, ReadOnlySpan<T> gy, Span<T> v) where T : unmanaged, IFloatingPointIeee754<T>
     {
-        int k = g.K, l = g.L;
-        v.Clear();
-        if (g.N == 0 || l == 0) return;
-        var cols = ArrayPool<T>.Shared.Rent(Math.Max(1, k * l));
+        int k = g.K, l = g.L, inSize = g.C * g.H * g.W, outSize = g.O * l;
+        if (g.N == 0 || l == 0)
+        {
+            v.Clear();
+            return;
+        }
+        int chunk = ImagesPerChunk(g);
+        var cols = ArrayPool<T>.Shared.Rent(Math.Max(1, k * chunk * l));
+        var wide = chunk > 1 ? ArrayPool<T>.Shared.Rent(outSize * chunk) : null;
         try
         {
-            for (int n = 0; n < g.N; n++)
+            for (int n0 = 0; n0 < g.N; n0 += chunk)
             {
-                Im2Col(g, x.Slice(n * g.C * g.H * g.W, g.C * g.H * g.W), cols.AsSpan(0, k * l));
-                Multiply(false, true, g.O, k, l, gy.Slice(n * g.O * l, g.O * l), l, cols.AsSpan(0, k * l), l, T.One, v, k);
+                int count = Math.Min(chunk, g.N - n0), ld = count * l;
+                var colSpan = cols.AsSpan(0, k * ld);
+                for (int i = 0; i < count; i++) Im2Col(g, x.Slice((n0 + i) * inSize, inSize), colSpan.Slice(i * l), ld);
+                ReadOnlySpan<T> gyChunk = gy.Slice(n0 * outSize, count * outSize);
+                if (count > 1)
+                {
+                    BatchToChannelMajor(gyChunk, g.O, count, l, wide.AsSpan(0, count * outSize));
+                    gyChunk = wide.AsSpan(0, count * outSize);
+                }
+                // (O, count·L) · (count·L, K) → (O, K): the first chunk overwrites v, later ones add to it
+                Multiply(false, true, g.O, k, ld, gyChunk, ld, colSpan, ld, n0 == 0 ? T.Zero : T.One, v, k);
             }
         }
-        finally { ArrayPool<T>.Shared.Return(cols); }
+        finally
+        {
+            ArrayPool<T>.Shared.Return(cols);
+            if (wide is not null) ArrayPool<T>.Shared.Return(wide);
+        }
     }
 
     /// <summary>cols[(c·kH + i)·kW + j, oh·Wo + ow] = x[c, oh·sH − pH + i·dH, ow·sW − pW + j·dW], or 0 in the padding.</summary>
-    public static void Im2Col<T>(in ConvGeometry g, ReadOnlySpan<T> x, Span<T> cols) where T : unmanaged, IFloatingPointIeee754<T>
+    public static void Im2Col<T>(in ConvGeometry g, ReadOnlySpan<T> x, Span<T> cols) where T : unmanaged, IFloatingPointIeee754<T> =>
+        Im2Col(g, x, cols, g.L);
+
+    /// <summary>
+    /// <see cref="Im2Col{T}(in ConvGeometry, ReadOnlySpan{T}, Span{T})"/> for one image x (C, H, W) into a
+    /// column matrix whose rows are <paramref name="ld"/> apart: row r of this image is cols[r·ld .. r·ld + Ho·Wo).
+    /// With stride 1 along the width each output row is one contiguous copy between its padded edges.
+    /// </summary>
+    public static void Im2Col<T>(in ConvGeometry g, ReadOnlySpan<T> x, Span<T> cols, int ld) where T : unmanaged, IFloatingPointIeee754<T>
     {
         int outH = g.OutH, outW = g.OutW, l = outH * outW;
         for (int c = 0; c < g.C; c++)
             for (int i = 0; i < g.KH; i++)
                 for (int j = 0; j < g.KW; j++)
                 {
-                    var row = cols.Slice(((c * g.KH + i) * g.KW + j) * l, l);
+                    var row = cols.Slice(((c * g.KH + i) * g.KW + j) * ld, l);
+                    int w0 = j * g.DilationW - g.PadW;
+                    var (lo, hi) = InsideRange(w0, g.StrideW, g.W, outW);
                     for (int oh = 0; oh < outH; oh++)
                     {
                         int h = oh * g.StrideH - g.PadH + i * g.DilationH;
                         var dst = row.Slice(oh * outW, outW);
-                        if ((uint)h >= (uint)g.H) { dst.Clear(); continue; }
-                        var src = x.Slice((c * g.H + h) * g.W, g.W);
-                        int w0 = j * g.DilationW - g.PadW;
-                        for (int ow = 0; ow < outW; ow++)
+                        if ((uint)h >= (uint)g.H)
                         {
-                            int w = ow * g.StrideW + w0;
-                            dst[ow] = (uint)w < (uint)g.W ? src[w] : T.Zero;
+                            dst.Clear();
+                            continue;
                         }
+                        var src = x.Slice((c * g.H + h) * g.W, g.W);
+                        dst[..lo].Clear();
+                        dst[hi..].Clear();
+                        if (g.StrideW == 1) src.Slice(lo + w0, hi - lo).CopyTo(dst[lo..hi]);
+                        else
+                            for (int ow = lo; ow < hi; ow++) dst[ow] = src[ow * g.StrideW + w0];
                     }
                 }
     }
 
-    /// <summary>The transpose of <see cref="Im2Col"/>: every column entry is added back to the input position it came from.</summary>
-    public static void Col2Im<T>(in ConvGeometry g, ReadOnlySpan<T> cols, Span<T> x) where T : unmanaged, IFloatingPointIeee754<T>
+    /// <summary>The transpose of <see cref="Im2Col{T}(in ConvGeometry, ReadOnlySpan{T}, Span{T})"/>: every column entry is added back to the input position it came from.</summary>
+    public static void Col2Im<T>(in ConvGeometry g, ReadOnlySpan<T> cols, Span<T> x) where T : unmanaged, IFloatingPointIeee754<T> =>
+        Col2Im(g, cols, g.L, x);
+
+    /// <summary>
+    /// <see cref="Col2Im{T}(in ConvGeometry, ReadOnlySpan{T}, Span{T})"/> from a column matrix whose rows are
+    /// <paramref name="ld"/> apart, adding into one image x (C, H, W); vectorised when the width stride is 1.
+    /// </summary>
+    public static void Col2Im<T>(in ConvGeometry g, ReadOnlySpan<T> cols, int ld, Span<T> x) where T : unmanaged, IFloatingPointIeee754<T>
     {
         int outH = g.OutH, outW = g.OutW, l = outH * outW;
         for (int c = 0; c < g.C; c++)
             for (int i = 0; i < g.KH; i++)
                 for (int j = 0; j < g.KW; j++)
                 {
-                    var row = cols.Slice(((c * g.KH + i) * g.KW + j) * l, l);
+                    var row = cols.Slice(((c * g.KH + i) * g.KW + j) * ld, l);
+                    int w0 = j * g.DilationW - g.PadW;
+                    var (lo, hi) = InsideRange(w0, g.StrideW, g.W, outW);
                     for (int oh = 0; oh < outH; oh++)
                     {
                         int h = oh * g.StrideH - g.PadH + i * g.DilationH;
                         if ((uint)h >= (uint)g.H) continue;
                         var dst = x.Slice((c * g.H + h) * g.W, g.W);
                         var src = row.Slice(oh * outW, outW);
-                        int w0 = j * g.DilationW - g.PadW;
-                        for (int ow = 0; ow < outW; ow++)
-                        {
-                            int w = ow * g.StrideW + w0;
-                            if ((uint)w < (uint)g.W) dst[w] += src[ow];
-                        }
+                        if (g.StrideW == 1) AddInto(src[lo..hi], dst.Slice(lo + w0, hi - lo));
+                        else
+                            for (int ow = lo; ow < hi; ow++) dst[ow * g.StrideW + w0] += src[ow];
                     }
                 }
+    }
+
+    /// <summary>
+    /// The output columns [lo, hi) whose input column ow·stride + w0 lies inside [0, size): the rest of
+    /// an output row reads padding. lo ≤ hi always (an empty range when the whole row is padding).
+    /// </summary>
+    private static (int Lo, int Hi) InsideRange(int w0, int stride, int size, int outSize)
+    {
+        int lo = w0 >= 0 ? 0 : (-w0 + stride - 1) / stride;
+        int hi = size - 1 - w0 < 0 ? 0 : (size - 1 - w0) / stride + 1;
+        lo = Math.Min(lo, outSize);
+        hi = Math.Clamp(hi, lo, outSize);
+        return (lo, hi);
+    }
+
+    /// <summary>dst[i] += src[i].</summary>
+    private static void AddInto<T>(ReadOnlySpan<T> src, Span<T> dst) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int i = 0;
+        if (Vector.IsHardwareAccelerated)
+            for (; i + Vector<T>.Count <= src.Length; i += Vector<T>.Count)
+                (new Vector<T>(dst[i..]) + new Vector<T>(src[i..])).CopyTo(dst[i..]);
+        for (; i < src.Length; i++) dst[i] += src[i];
+    }
+
+    /// <summary>dst (count, O, L) ← src (O, count·L): each image's block of every channel row to its NCHW place.</summary>
+    internal static void ChannelMajorToBatch<T>(ReadOnlySpan<T> src, int channels, int count, int l, Span<T> dst)
+    {
+        int ld = count * l;
+        for (int n = 0; n < count; n++)
+            for (int o = 0; o < channels; o++)
+                src.Slice(o * ld + n * l, l).CopyTo(dst.Slice((n * channels + o) * l, l));
+    }
+
+    /// <summary>dst (O, count·L) ← src (count, O, L): the inverse of <see cref="ChannelMajorToBatch{T}"/>.</summary>
+    internal static void BatchToChannelMajor<T>(ReadOnlySpan<T> src, int channels, int count, int l, Span<T> dst)
+    {
+        int ld = count * l;
+        for (int n = 0; n < count; n++)
+            for (int o = 0; o < channels; o++)
+                src.Slice((n * channels + o) * l, l).CopyTo(dst.Slice(o * ld + n * l, l));
     }
 
     /// <summary>A direct 7-loop convolution, the reference the im2col path is tested against.</summary>
@@ -155,121 +283,43 @@ public static class Convolution
                     }
     }
 
+    /// <summary>
+    /// The transposes of <see cref="ForwardNaive"/> by the same 7 loops, the references for
+    /// <see cref="TransposeInput{T}"/> (z += w·gy at every tap) and <see cref="TransposeWeight{T}"/> (v += x·gy).
+    /// </summary>
+    public static void TransposeNaive(in ConvGeometry g, ReadOnlySpan<double> x, ReadOnlySpan<double> w, ReadOnlySpan<double> gy,
+        Span<double> z, Span<double> v)
+    {
+        int outH = g.OutH, outW = g.OutW;
+        z.Clear();
+        v.Clear();
+        for (int n = 0; n < g.N; n++)
+            for (int o = 0; o < g.O; o++)
+                for (int oh = 0; oh < outH; oh++)
+                    for (int ow = 0; ow < outW; ow++)
+                    {
+                        double d = gy[((n * g.O + o) * outH + oh) * outW + ow];
+                        for (int c = 0; c < g.C; c++)
+                            for (int i = 0; i < g.KH; i++)
+                                for (int j = 0; j < g.KW; j++)
+                                {
+                                    int h = oh * g.StrideH - g.PadH + i * g.DilationH, ww = ow * g.StrideW - g.PadW + j * g.DilationW;
+                                    if ((uint)h >= (uint)g.H || (uint)ww >= (uint)g.W) continue;
+                                    int xi = ((n * g.C + c) * g.H + h) * g.W + ww, wi = ((o * g.C + c) * g.KH + i) * g.KW + j;
+                                    z[xi] += w[wi] * d;
+                                    v[wi] += x[xi] * d;
+                                }
+                    }
+    }
+
     private static void Multiply<T>(bool transA, bool transB, int m, int n, int k, ReadOnlySpan<T> a, int lda, ReadOnlySpan<T> b, int ldb,
         T beta, Span<T> c, int ldc) where T : unmanaged
     {
         if (typeof(T) == typeof(float))
             Gemm.Multiply(transA, transB, m, n, k, 1f, MemoryMarshal.Cast<T, float>(a), lda, MemoryMarshal.Cast<T, float>(b), ldb,
-                (float)(object)beta, MemoryMarshal.Cast<T, float>(c), ldc);
+                Unsafe.As<T, float>(ref beta), MemoryMarshal.Cast<T, float>(c), ldc);
         else
             Gemm.Multiply(transA, transB, m, n, k, 1.0, MemoryMarshal.Cast<T, double>(a), lda, MemoryMarshal.Cast<T, double>(b), ldb,
-                (double)(object)beta, MemoryMarshal.Cast<T, double>(c), ldc);
-    }
-}
-
-/// <summary>
-/// Window reductions for pooling over (N·C) planes of (H, W): average (the divisor counts padding, as
-/// PyTorch's default count_include_pad) and maximum, which records the flat input index of each window's
-/// first maximum so that the gradient goes to one element (PyTorch's max_pool2d convention).
-/// </summary>
-public static class Pooling
-{
-    public static int OutSize(int size, int kernel, int stride, int pad, int dilation = 1) => (size + 2 * pad - dilation * (kernel - 1) - 1) / stride + 1;
-
-    /// <summary>y[p, oh, ow] = mean of the window, padding counted as zeros.</summary>
-    public static void AvgForward<T>(int planes, int h, int w, int k, int s, int pad, ReadOnlySpan<T> x, Span<T> y) where T : unmanaged, IFloatingPointIeee754<T>
-    {
-        int oh = OutSize(h, k, s, pad), ow = OutSize(w, k, s, pad);
-        T scale = T.One / T.CreateTruncating(k * k);
-        for (int p = 0; p < planes; p++)
-            for (int i = 0; i < oh; i++)
-                for (int j = 0; j < ow; j++)
-                {
-                    T sum = T.Zero;
-                    for (int a = 0; a < k; a++)
-                    {
-                        int r = i * s - pad + a;
-                        if ((uint)r >= (uint)h) continue;
-                        for (int b = 0; b < k; b++)
-                        {
-                            int c = j * s - pad + b;
-                            if ((uint)c < (uint)w) sum += x[(p * h + r) * w + c];
-                        }
-                    }
-                    y[(p * oh + i) * ow + j] = sum * scale;
-                }
-    }
-
-    /// <summary>The transpose of <see cref="AvgForward"/>: each window spreads gy/k² over its inputs.</summary>
-    public static void AvgTranspose<T>(int planes, int h, int w, int k, int s, int pad, ReadOnlySpan<T> gy, Span<T> gx) where T : unmanaged, IFloatingPointIeee754<T>
-    {
-        int oh = OutSize(h, k, s, pad), ow = OutSize(w, k, s, pad);
-        T scale = T.One / T.CreateTruncating(k * k);
-        gx.Clear();
-        for (int p = 0; p < planes; p++)
-            for (int i = 0; i < oh; i++)
-                for (int j = 0; j < ow; j++)
-                {
-                    T v = gy[(p * oh + i) * ow + j] * scale;
-                    for (int a = 0; a < k; a++)
-                    {
-                        int r = i * s - pad + a;
-                        if ((uint)r >= (uint)h) continue;
-                        for (int b = 0; b < k; b++)
-                        {
-                            int c = j * s - pad + b;
-                            if ((uint)c < (uint)w) gx[(p * h + r) * w + c] += v;
-                        }
-                    }
-                }
-    }
-
-    /// <summary>y = window maxima (padding is −∞); indices[o] = the flat input index of output o's first maximum.</summary>
-    public static void MaxForward<T>(int planes, int h, int w, int k, int s, int pad, int dilation, ReadOnlySpan<T> x, Span<T> y, Span<int> indices)
-        where T : unmanaged, IFloatingPointIeee754<T>
-    {
-        int oh = OutSize(h, k, s, pad, dilation), ow = OutSize(w, k, s, pad, dilation);
-        for (int p = 0; p < planes; p++)
-            for (int i = 0; i < oh; i++)
-                for (int j = 0; j < ow; j++)
-                {
-                    T best = T.NegativeInfinity;
-                    int at = -1;
-                    for (int a = 0; a < k; a++)
-                    {
-                        int r = i * s - pad + a * dilation;
-                        if ((uint)r >= (uint)h) continue;
-                        for (int b = 0; b < k; b++)
-                        {
-                            int c = j * s - pad + b * dilation;
-                            if ((uint)c >= (uint)w) continue;
-                            int index = (p * h + r) * w + c;
-                            T v = x[index];
-                            // NaN propagates, as in PyTorch.
-                            if (at < 0 || v > best || T.IsNaN(v)) { best = v; at = index; if (T.IsNaN(v)) goto done; }
-                        }
-                    }
-                done:
-                    y[(p * oh + i) * ow + j] = best;
-                    indices[(p * oh + i) * ow + j] = at;
-                }
-    }
-
-    /// <summary>y[o·block + e] = x[indices[o]·block + e]: gathering blocks (pooling maxima: block 1; embedding rows: block D).</summary>
-    public static void GatherBlocks<T>(ReadOnlySpan<T> x, ReadOnlySpan<int> indices, int block, Span<T> y) where T : unmanaged
-    {
-        for (int o = 0; o < indices.Length; o++) x.Slice(indices[o] * block, block).CopyTo(y.Slice(o * block, block));
-    }
-
-    /// <summary>The transpose of <see cref="GatherBlocks"/>: x[indices[o]·block + e] += y[o·block + e], x cleared first.</summary>
-    public static void ScatterAddBlocks<T>(ReadOnlySpan<T> y, ReadOnlySpan<int> indices, int block, Span<T> x) where T : unmanaged, IFloatingPointIeee754<T>
-    {
-        x.Clear();
-        for (int o = 0; o < indices.Length; o++)
-        {
-            var dst = x.Slice(indices[o] * block, block);
-            var src = y.Slice(o * block, block);
-            for (int e = 0; e < block; e++) dst[e] += src[e];
-        }
+                Unsafe.As<T, double>(ref beta), MemoryMarshal.Cast<T, double>(c), ldc);
     }
 }

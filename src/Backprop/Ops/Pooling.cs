@@ -2,11 +2,13 @@ using Backprop.Kernels;
 
 namespace Backprop;
 
-// Pooling over NCHW planes and the gather/scatter pair that max pooling and embeddings share.
+// Pooling over NCHW planes, and the gather/scatter pair of embeddings.
 // Average pooling is linear: its transpose spreads each cotangent over its window, and the transpose of
 // that is average pooling again. Max pooling selects one input per window (the first maximum, as
-// PyTorch): the selection is fixed by the forward pass, so the op is a gather at those indices, whose
-// transpose is a scatter-add, whose transpose is the gather. Second derivatives need nothing more.
+// PyTorch): away from ties the selection is constant in x, so the op's derivative is a selection at
+// those positions (MaxPoolSelect), whose transpose is a scatter to them (MaxPoolScatter), whose transpose
+// is the selection. Both take x as an input with zero derivative and find the positions from it, so
+// second derivatives need nothing more. Embedding is a gather of rows, whose transpose is a scatter-add.
 
 /// <summary>y[o·block + e] = x[indices[o]·block + e]; linear in x.</summary>
 internal sealed class GatherBlocksOp(int[] indices, int block, int[] outDims) : LinearOp
@@ -44,29 +46,102 @@ internal sealed class ScatterAddBlocksOp(int[] indices, int block, int[] outDims
         gx[0] = Autodiff.Apply(new GatherBlocksOp(indices, block, x[0].Dims), gy);
 }
 
-/// <summary>Max over k×k windows; the forward pass records each window's first maximum and the rules gather/scatter there.</summary>
-internal sealed class MaxPool2dOp(int kernel, int stride, int padding, int dilation) : Op
+/// <summary>The settings of a max pooling over k×k windows.</summary>
+internal readonly record struct MaxPoolParams(int Kernel, int Stride, int Padding, int Dilation)
 {
-    private int[] _indices = [];
+    public override string ToString() => $"kernel_size={Kernel}, stride={Stride}, padding={Padding}, dilation={Dilation}";
+}
+
+/// <summary>
+/// Max over k×k windows of x (N, C, H, W). The rules select at each window's first maximum of x
+/// (<see cref="MaxPoolSelectOp"/>) or scatter to it (<see cref="MaxPoolScatterOp"/>); both find the
+/// maxima again from x rather than keeping an index array from the forward pass, so nothing but the
+/// output is allocated.
+/// </summary>
+internal sealed class MaxPool2dOp(MaxPoolParams p) : Op
+{
     public override string Name => "MaxPool2d";
-    public override string Describe() => $"MaxPool2d(kernel_size={kernel}, stride={stride}, padding={padding}, dilation={dilation})";
-    public override bool VjpReadsInputs => false;
+    public override string Describe() => $"MaxPool2d({p})";
 
     public override Tensor Forward(Tensor[] x)
     {
-        var (n, c, h, w, oh, ow) = TensorOps.PoolShape("MaxPool2d", x[0], kernel, stride, padding, dilation);
+        var (n, c, h, w, oh, ow) = TensorOps.PoolShape("MaxPool2d", x[0], p.Kernel, p.Stride, p.Padding, p.Dilation);
         var y = TensorOps.NewOutput([n, c, oh, ow], x[0].DType);
-        _indices = new int[y.Length];
-        if (y.DType == DType.Float32) Pooling.MaxForward(n * c, h, w, kernel, stride, padding, dilation, x[0].Span<float>(), y.Span<float>(), _indices);
-        else Pooling.MaxForward(n * c, h, w, kernel, stride, padding, dilation, x[0].Span<double>(), y.Span<double>(), _indices);
+        if (y.DType == DType.Float32) Pooling.MaxForward(n * c, h, w, p.Kernel, p.Stride, p.Padding, p.Dilation, x[0].Span<float>(), y.Span<float>());
+        else Pooling.MaxForward(n * c, h, w, p.Kernel, p.Stride, p.Padding, p.Dilation, x[0].Span<double>(), y.Span<double>());
         return y;
     }
 
     public override Tensor? Jvp(Tensor[] x, Tensor?[] tx, Tensor y) =>
-        tx[0] is { } t ? Autodiff.Apply(new GatherBlocksOp(_indices, 1, y.Dims), t) : null;
+        tx[0] is { } t ? Autodiff.Apply(new MaxPoolSelectOp(p), t, x[0]) : null;
 
     public override void Vjp(Tensor gy, Tensor[] x, Tensor y, ReadOnlySpan<bool> needsGrad, Tensor?[] gx) =>
-        gx[0] = Autodiff.Apply(new ScatterAddBlocksOp(_indices, 1, x[0].Dims), gy);
+        gx[0] = Autodiff.Apply(new MaxPoolScatterOp(p), gy, x[0]);
+}
+
+/// <summary>
+/// s (N, C, Ho, Wo) = g (N, C, H, W) at each window's first maximum of x (N, C, H, W): the max-pool's JVP.
+/// Linear in g; constant in x (the selection changes only where x has ties, a set of measure zero), so
+/// x's gradient and tangent are zero. Its transpose is <see cref="MaxPoolScatterOp"/>.
+/// </summary>
+internal sealed class MaxPoolSelectOp(MaxPoolParams p) : Op
+{
+    public override string Name => "MaxPool2dSelect";
+    public override string Describe() => $"MaxPool2dSelect({p})";
+
+    public override Tensor Forward(Tensor[] x)
+    {
+        Tensor g = x[0], input = x[1];
+        TensorOps.CheckSameDType(g, input, Name);
+        if (!ShapeUtil.SameShape(g.Dims, input.Dims))
+            throw new ShapeException($"{Name}: the tangent {ShapeUtil.Format(g.Dims)} and the input {ShapeUtil.Format(input.Dims)} must have the same shape.");
+        var (n, c, h, w, oh, ow) = TensorOps.PoolShape(Name, input, p.Kernel, p.Stride, p.Padding, p.Dilation);
+        var s = TensorOps.NewOutput([n, c, oh, ow], g.DType);
+        if (s.DType == DType.Float32) Pooling.MaxSelect(n * c, h, w, p.Kernel, p.Stride, p.Padding, p.Dilation, input.Span<float>(), g.Span<float>(), s.Span<float>());
+        else Pooling.MaxSelect(n * c, h, w, p.Kernel, p.Stride, p.Padding, p.Dilation, input.Span<double>(), g.Span<double>(), s.Span<double>());
+        return s;
+    }
+
+    public override Tensor? Jvp(Tensor[] x, Tensor?[] tx, Tensor y) =>
+        tx[0] is { } t ? Autodiff.Apply(new MaxPoolSelectOp(p), t, x[1]) : null;
+
+    public override void Vjp(Tensor gs, Tensor[] x, Tensor y, ReadOnlySpan<bool> needsGrad, Tensor?[] gx)
+    {
+        if (needsGrad[0]) gx[0] = Autodiff.Apply(new MaxPoolScatterOp(p), gs, x[1]);
+        if (needsGrad[1]) gx[1] = Tensor.ZerosLike(x[1]);
+    }
+}
+
+/// <summary>
+/// z (N, C, H, W) = zeros with gy (N, C, Ho, Wo) added at each window's first maximum of x (N, C, H, W):
+/// the max-pool's VJP. Linear in gy, constant in x; its transpose is <see cref="MaxPoolSelectOp"/>.
+/// </summary>
+internal sealed class MaxPoolScatterOp(MaxPoolParams p) : Op
+{
+    public override string Name => "MaxPool2dScatter";
+    public override string Describe() => $"MaxPool2dScatter({p})";
+
+    public override Tensor Forward(Tensor[] x)
+    {
+        Tensor gy = x[0], input = x[1];
+        TensorOps.CheckSameDType(gy, input, Name);
+        var (n, c, h, w, oh, ow) = TensorOps.PoolShape(Name, input, p.Kernel, p.Stride, p.Padding, p.Dilation);
+        if (gy.Rank != 4 || gy.Dims[0] != n || gy.Dims[1] != c || gy.Dims[2] != oh || gy.Dims[3] != ow)
+            throw new ShapeException($"{Name}: the cotangent {ShapeUtil.Format(gy.Dims)} does not fit the pooling of input {ShapeUtil.Format(input.Dims)}; expected ({n}, {c}, {oh}, {ow}).");
+        var z = TensorOps.NewOutput(input.Dims, gy.DType);
+        if (z.DType == DType.Float32) Pooling.MaxScatter(n * c, h, w, p.Kernel, p.Stride, p.Padding, p.Dilation, input.Span<float>(), gy.Span<float>(), z.Span<float>());
+        else Pooling.MaxScatter(n * c, h, w, p.Kernel, p.Stride, p.Padding, p.Dilation, input.Span<double>(), gy.Span<double>(), z.Span<double>());
+        return z;
+    }
+
+    public override Tensor? Jvp(Tensor[] x, Tensor?[] tx, Tensor y) =>
+        tx[0] is { } t ? Autodiff.Apply(new MaxPoolScatterOp(p), t, x[1]) : null;
+
+    public override void Vjp(Tensor gz, Tensor[] x, Tensor y, ReadOnlySpan<bool> needsGrad, Tensor?[] gx)
+    {
+        if (needsGrad[0]) gx[0] = Autodiff.Apply(new MaxPoolSelectOp(p), gz, x[1]);
+        if (needsGrad[1]) gx[1] = Tensor.ZerosLike(x[1]);
+    }
 }
 
 /// <summary>Mean over k×k windows, zero padding counted in the divisor (PyTorch's count_include_pad=True). Linear.</summary>
@@ -136,7 +211,7 @@ public static partial class TensorOps
     {
         int s = stride ?? kernel;
         CheckPool("MaxPool2d", kernel, s, padding, dilation);
-        return Autodiff.Apply(new MaxPool2dOp(kernel, s, padding, dilation), x);
+        return Autodiff.Apply(new MaxPool2dOp(new MaxPoolParams(kernel, s, padding, dilation)), x);
     }
 
     /// <summary>Mean over kernel×kernel windows of (N, C, H, W); stride defaults to the kernel size; padding counts as zeros.</summary>

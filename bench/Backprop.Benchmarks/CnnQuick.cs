@@ -1,0 +1,123 @@
+using System.Diagnostics;
+using System.Globalization;
+using Backprop.Data;
+using Backprop.Kernels;
+using Backprop.Nn;
+using Backprop.Training;
+
+namespace Backprop.Benchmarks;
+
+/// <summary>
+/// Where a step of the cnn bench workload goes: `-- cnn-quick [rounds]` times every layer's forward and
+/// backward on the define-by-run engine (batch 64, the bench's LeNet), the loss, the SGD update and a whole
+/// step, best of a few rounds each. A layer's backward time is (forward + Backward(gy)) − forward.
+/// </summary>
+internal static class CnnQuick
+{
+    public static void Run(string[] args)
+    {
+        int rounds = args.Length > 0 ? int.Parse(args[0], CultureInfo.InvariantCulture) : 5;
+        const int batch = 64;
+        var rng = new Rng(0);
+        var model = TrainingBenchmark.LeNet(rng);
+        var sgd = new Sgd(model.NamedParameters(), 0.01);
+        var x = Tensor.RandomNormal([batch, 1, 28, 28], rng);
+        var labels = new int[batch];
+        for (int i = 0; i < batch; i++) labels[i] = rng.NextInt(10);
+        var y = TaskHead.Targets(TaskKind.Multiclass, labels, [], 10, DType.Float32);
+        var layers = model.Children().ToArray();
+
+        // Each layer's input, as a leaf that needs a gradient (except the image).
+        var inputs = new Tensor[layers.Length + 1];
+        inputs[0] = x;
+        using (Autodiff.NoGrad())
+            for (int i = 0; i < layers.Length; i++) inputs[i + 1] = layers[i].Forward(inputs[i]).Detach();
+        for (int i = 1; i < inputs.Length; i++) inputs[i].RequiresGrad = true;
+
+        int iterations = 100;
+        double Time(Action action)
+        {
+            for (int i = 0; i < iterations / 10 + 1; i++) action();
+            double best = double.MaxValue;
+            for (int r = 0; r < rounds; r++)
+            {
+                long start = Stopwatch.GetTimestamp();
+                for (int i = 0; i < iterations; i++) action();
+                best = Math.Min(best, Stopwatch.GetElapsedTime(start).TotalMicroseconds / iterations);
+            }
+            return best;
+        }
+
+        double totalForward = 0, totalBackward = 0;
+        Console.WriteLine($"cnn step parts, batch {batch}, {Kernels.Gemm.MaxThreads} GEMM thread(s), best of {rounds} × {iterations}, µs:");
+        for (int i = 0; i < layers.Length; i++)
+        {
+            var layer = layers[i];
+            var input = inputs[i];
+            var gy = Tensor.OnesLike(inputs[i + 1]);
+            double forward;
+            using (Autodiff.NoGrad()) forward = Time(() => layer.Forward(input));
+            double both = Time(() =>
+            {
+                var o = layer.Forward(input);
+                o.Backward(gy);
+                input.Grad = null;
+                foreach (var p in layer.Parameters()) p.Grad = null;
+            });
+            totalForward += forward;
+            totalBackward += both - forward;
+            Console.WriteLine($"  {i,2} {layer.GetType().Name,-10} {ShapeText(input.Dims),-16} → {ShapeText(inputs[i + 1].Dims),-16} forward {forward,8:F1}  backward {both - forward,8:F1}");
+        }
+        var logits = inputs[^1];
+        double lossForward;
+        using (Autodiff.NoGrad()) lossForward = Time(() => TaskHead.Loss(TaskKind.Multiclass, logits, y));
+        double lossBoth = Time(() => { TaskHead.Loss(TaskKind.Multiclass, logits, y).Backward(); logits.Grad = null; });
+        Console.WriteLine($"     loss       forward {lossForward,8:F1}  backward {lossBoth - lossForward,8:F1}");
+        model.ZeroGrad();
+        TaskHead.Loss(TaskKind.Multiclass, model.Forward(x), y).Backward();
+        double update = Time(() => { using (Autodiff.NoGrad()) sgd.Step(); });
+        Console.WriteLine($"     sgd update {update,8:F1}");
+        Console.WriteLine($"  sum of parts {totalForward + lossBoth + totalBackward + update,8:F1} (forward {totalForward:F1}, backward {totalBackward:F1})");
+        double step = Time(() =>
+        {
+            sgd.ZeroGrad();
+            var loss = TaskHead.Loss(TaskKind.Multiclass, model.Forward(x), y);
+            loss.Backward();
+            sgd.Step();
+            loss.Item();
+        });
+        Console.WriteLine($"  whole step   {step,8:F1}");
+
+        // The kernels alone on the two convolutions' shapes: no engine, no allocation of outputs.
+        Console.WriteLine("kernels, µs (GFLOP/s):");
+        foreach (var g in new[] { new ConvGeometry(batch, 1, 28, 28, 6, 5, 5, 1, 1, 2, 2, 1, 1), new ConvGeometry(batch, 6, 14, 14, 16, 5, 5, 1, 1, 0, 0, 1, 1) })
+        {
+            var xs = new float[g.N * g.C * g.H * g.W];
+            var ws = new float[g.O * g.K];
+            var ys = new float[g.N * g.O * g.L];
+            var cols = new float[g.K * g.L];
+            for (int i = 0; i < xs.Length; i++) xs[i] = (float)rng.NextNormal();
+            for (int i = 0; i < ws.Length; i++) ws[i] = (float)rng.NextNormal();
+            for (int i = 0; i < ys.Length; i++) ys[i] = (float)rng.NextNormal();
+            double flops = 2.0 * g.N * g.O * g.L * g.K;
+            double im2col = Time(() => { for (int n = 0; n < g.N; n++) Convolution.Im2Col<float>(g, xs.AsSpan(n * g.C * g.H * g.W, g.C * g.H * g.W), cols); });
+            double forward = Time(() => Convolution.Forward<float>(g, xs, ws, ys));
+            double weight = Time(() => Convolution.TransposeWeight<float>(g, xs, ys, ws));
+            double input = Time(() => Convolution.TransposeInput<float>(g, ys, ws, xs));
+            Console.WriteLine($"  conv {g.C}→{g.O} {g.H}×{g.W}: im2col {im2col,7:F1}  forward {forward,7:F1} ({flops / forward / 1e3,5:F1})  " +
+                $"weight grad {weight,7:F1} ({flops / weight / 1e3,5:F1})  input grad {input,7:F1} ({flops / input / 1e3,5:F1})");
+        }
+        foreach (var (c, h) in new[] { (6, 28), (16, 10) })
+        {
+            var xs = new float[batch * c * h * h];
+            var ys = new float[xs.Length / 4];
+            var gx = new float[xs.Length];
+            for (int i = 0; i < xs.Length; i++) xs[i] = (float)rng.NextNormal();
+            double forward = Time(() => Pooling.MaxForward<float>(batch * c, h, h, 2, 2, 0, 1, xs, ys));
+            double backward = Time(() => Pooling.MaxScatter<float>(batch * c, h, h, 2, 2, 0, 1, xs, ys, gx));
+            Console.WriteLine($"  max-pool {c}×{h}×{h}: forward {forward,7:F1}  backward {backward,7:F1}");
+        }
+    }
+
+    private static string ShapeText(int[] dims) => "(" + string.Join(", ", dims) + ")";
+}

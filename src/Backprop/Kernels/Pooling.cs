@@ -1,0 +1,262 @@
+using System.Numerics;
+
+namespace Backprop.Kernels;
+
+/// <summary>
+/// Window reductions for pooling over (N·C) planes of (H, W): average (the divisor counts padding, as
+/// PyTorch's default count_include_pad) and maximum. The gradient of a maximum goes to one element, the
+/// window's first maximum (PyTorch's max_pool2d convention; a NaN counts as the maximum, the first one
+/// wins). The max kernels find that element again from the input whenever they need it instead of
+/// keeping an index per output: a window of a 2×2 pool is four compares, cheaper than writing and
+/// re-reading an index array, and nothing has to be allocated per call. The padding is −∞.
+/// </summary>
+public static class Pooling
+{
+    public static int OutSize(int size, int kernel, int stride, int pad, int dilation = 1) => (size + 2 * pad - dilation * (kernel - 1) - 1) / stride + 1;
+
+    /// <summary>Windows whose first maxima are found per call of <see cref="RowFirstMax{T}"/>: a stack buffer of ints.</summary>
+    private const int WindowsPerPiece = 128;
+
+    /// <summary>y[p, oh, ow] = mean of the window, padding counted as zeros.</summary>
+    public static void AvgForward<T>(int planes, int h, int w, int k, int s, int pad, ReadOnlySpan<T> x, Span<T> y) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int oh = OutSize(h, k, s, pad), ow = OutSize(w, k, s, pad);
+        T scale = T.One / T.CreateTruncating(k * k);
+        for (int p = 0; p < planes; p++)
+            for (int i = 0; i < oh; i++)
+                for (int j = 0; j < ow; j++)
+                {
+                    T sum = T.Zero;
+                    for (int a = 0; a < k; a++)
+                    {
+                        int r = i * s - pad + a;
+                        if ((uint)r >= (uint)h) continue;
+                        for (int b = 0; b < k; b++)
+                        {
+                            int c = j * s - pad + b;
+                            if ((uint)c < (uint)w) sum += x[(p * h + r) * w + c];
+                        }
+                    }
+                    y[(p * oh + i) * ow + j] = sum * scale;
+                }
+    }
+
+    /// <summary>The transpose of <see cref="AvgForward"/>: each window spreads gy/k² over its inputs.</summary>
+    public static void AvgTranspose<T>(int planes, int h, int w, int k, int s, int pad, ReadOnlySpan<T> gy, Span<T> gx) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int oh = OutSize(h, k, s, pad), ow = OutSize(w, k, s, pad);
+        T scale = T.One / T.CreateTruncating(k * k);
+        gx.Clear();
+        for (int p = 0; p < planes; p++)
+            for (int i = 0; i < oh; i++)
+                for (int j = 0; j < ow; j++)
+                {
+                    T v = gy[(p * oh + i) * ow + j] * scale;
+                    for (int a = 0; a < k; a++)
+                    {
+                        int r = i * s - pad + a;
+                        if ((uint)r >= (uint)h) continue;
+                        for (int b = 0; b < k; b++)
+                        {
+                            int c = j * s - pad + b;
+                            if ((uint)c < (uint)w) gx[(p * h + r) * w + c] += v;
+                        }
+                    }
+                }
+    }
+
+    /// <summary>y (planes, Ho, Wo) = the window maxima of x (planes, H, W); NaN propagates, as in PyTorch.</summary>
+    public static void MaxForward<T>(int planes, int h, int w, int k, int s, int pad, int dilation, ReadOnlySpan<T> x, Span<T> y)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int oh = OutSize(h, k, s, pad, dilation), ow = OutSize(w, k, s, pad, dilation);
+        Span<int> at = stackalloc int[WindowsPerPiece];
+        for (int p = 0; p < planes; p++)
+        {
+            var plane = x.Slice(p * h * w, h * w);
+            for (int i = 0; i < oh; i++)
+                for (int j0 = 0; j0 < ow; j0 += WindowsPerPiece)
+                {
+                    var piece = at[..Math.Min(WindowsPerPiece, ow - j0)];
+                    RowFirstMax(plane, h, w, k, s, pad, dilation, i, j0, piece);
+                    var yPiece = y.Slice((p * oh + i) * ow + j0, piece.Length);
+                    for (int j = 0; j < piece.Length; j++) yPiece[j] = piece[j] < 0 ? T.NegativeInfinity : plane[piece[j]];
+                }
+        }
+    }
+
+    /// <summary>
+    /// selected (planes, Ho, Wo) = g (planes, H, W) at each window's first maximum of x: the max-pool's
+    /// derivative applied to a tangent g, and the transpose of <see cref="MaxScatter{T}"/>.
+    /// </summary>
+    public static void MaxSelect<T>(int planes, int h, int w, int k, int s, int pad, int dilation, ReadOnlySpan<T> x, ReadOnlySpan<T> g, Span<T> selected)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int oh = OutSize(h, k, s, pad, dilation), ow = OutSize(w, k, s, pad, dilation);
+        Span<int> at = stackalloc int[WindowsPerPiece];
+        for (int p = 0; p < planes; p++)
+        {
+            var plane = x.Slice(p * h * w, h * w);
+            var gPlane = g.Slice(p * h * w, h * w);
+            for (int i = 0; i < oh; i++)
+                for (int j0 = 0; j0 < ow; j0 += WindowsPerPiece)
+                {
+                    var piece = at[..Math.Min(WindowsPerPiece, ow - j0)];
+                    RowFirstMax(plane, h, w, k, s, pad, dilation, i, j0, piece);
+                    var outPiece = selected.Slice((p * oh + i) * ow + j0, piece.Length);
+                    for (int j = 0; j < piece.Length; j++) outPiece[j] = piece[j] < 0 ? T.Zero : gPlane[piece[j]];
+                }
+        }
+    }
+
+    /// <summary>
+    /// gx (planes, H, W) = zeros plus gy[o] added at window o's first maximum of x: the max-pool's VJP. gx is
+    /// cleared first; overlapping windows that share a maximum add up.
+    /// </summary>
+    public static void MaxScatter<T>(int planes, int h, int w, int k, int s, int pad, int dilation, ReadOnlySpan<T> x, ReadOnlySpan<T> gy, Span<T> gx)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int oh = OutSize(h, k, s, pad, dilation), ow = OutSize(w, k, s, pad, dilation);
+        gx.Clear();
+        Span<int> at = stackalloc int[WindowsPerPiece];
+        for (int p = 0; p < planes; p++)
+        {
+            var plane = x.Slice(p * h * w, h * w);
+            var gxPlane = gx.Slice(p * h * w, h * w);
+            for (int i = 0; i < oh; i++)
+                for (int j0 = 0; j0 < ow; j0 += WindowsPerPiece)
+                {
+                    var piece = at[..Math.Min(WindowsPerPiece, ow - j0)];
+                    RowFirstMax(plane, h, w, k, s, pad, dilation, i, j0, piece);
+                    var gyPiece = gy.Slice((p * oh + i) * ow + j0, piece.Length);
+                    for (int j = 0; j < piece.Length; j++)
+                        if (piece[j] >= 0) gxPlane[piece[j]] += gyPiece[j];
+                }
+        }
+    }
+
+    /// <summary>
+    /// at[j] = the index in <paramref name="plane"/> (H, W) of the first maximum of window (i, j0 + j), or −1
+    /// for a window entirely in the padding. Windows are scanned row by row; a larger value or a NaN replaces
+    /// the best so far, and after a NaN nothing does (the reference's loop, <see cref="MaxArgmaxNaive{T}"/>).
+    /// </summary>
+    private static void RowFirstMax<T>(ReadOnlySpan<T> plane, int h, int w, int k, int s, int pad, int dilation, int i, int j0, Span<int> at)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int r0 = i * s - pad;
+        if (pad == 0 && dilation == 1)
+        {
+            // Unpadded windows lie inside the plane: no bounds to test.
+            if (k == 2)
+            {
+                for (int j = 0; j < at.Length; j++)
+                {
+                    int index = r0 * w + (j0 + j) * s, best = index;
+                    T value = plane[index];
+                    Consider(plane, index + 1, ref best, ref value);
+                    Consider(plane, index + w, ref best, ref value);
+                    Consider(plane, index + w + 1, ref best, ref value);
+                    at[j] = best;
+                }
+                return;
+            }
+            for (int j = 0; j < at.Length; j++)
+            {
+                int corner = r0 * w + (j0 + j) * s, best = corner;
+                T value = plane[corner];
+                for (int a = 0; a < k; a++)
+                    for (int b = a == 0 ? 1 : 0; b < k; b++) Consider(plane, corner + a * w + b, ref best, ref value);
+                at[j] = best;
+            }
+            return;
+        }
+        for (int j = 0; j < at.Length; j++)
+        {
+            int c0 = (j0 + j) * s - pad, best = -1;
+            T value = T.NegativeInfinity;
+            for (int a = 0; a < k; a++)
+            {
+                int r = r0 + a * dilation;
+                if ((uint)r >= (uint)h) continue;
+                for (int b = 0; b < k; b++)
+                {
+                    int c = c0 + b * dilation;
+                    if ((uint)c >= (uint)w) continue;
+                    if (best < 0)
+                    {
+                        best = r * w + c;
+                        value = plane[best];
+                    }
+                    else Consider(plane, r * w + c, ref best, ref value);
+                }
+            }
+            at[j] = best;
+        }
+    }
+
+    /// <summary>Takes plane[index] as the window's maximum if it is larger or NaN, unless the maximum so far is a NaN.</summary>
+    private static void Consider<T>(ReadOnlySpan<T> plane, int index, ref int best, ref T value) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        T v = plane[index];
+        // !(v <= value) is v > value or v is NaN.
+        if (!T.IsNaN(value) && !(v <= value))
+        {
+            value = v;
+            best = index;
+        }
+    }
+
+    /// <summary>
+    /// The reference for the max kernels, by the plain loops: y = window maxima (padding is −∞) and
+    /// indices[o] = the flat input index of output o's first maximum. Tests compare <see cref="MaxForward{T}"/>
+    /// with y, <see cref="MaxSelect{T}"/> with <see cref="GatherBlocks{T}"/> at the indices and
+    /// <see cref="MaxScatter{T}"/> with <see cref="ScatterAddBlocks{T}"/> at them.
+    /// </summary>
+    public static void MaxArgmaxNaive<T>(int planes, int h, int w, int k, int s, int pad, int dilation, ReadOnlySpan<T> x, Span<T> y, Span<int> indices)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int oh = OutSize(h, k, s, pad, dilation), ow = OutSize(w, k, s, pad, dilation);
+        for (int p = 0; p < planes; p++)
+            for (int i = 0; i < oh; i++)
+                for (int j = 0; j < ow; j++)
+                {
+                    T best = T.NegativeInfinity;
+                    int at = -1;
+                    for (int a = 0; a < k; a++)
+                    {
+                        int r = i * s - pad + a * dilation;
+                        if ((uint)r >= (uint)h) continue;
+                        for (int b = 0; b < k; b++)
+                        {
+                            int c = j * s - pad + b * dilation;
+                            if ((uint)c >= (uint)w) continue;
+                            int index = (p * h + r) * w + c;
+                            T v = x[index];
+                            // NaN propagates, as in PyTorch.
+                            if (at < 0 || v > best || T.IsNaN(v)) { best = v; at = index; if (T.IsNaN(v)) goto done; }
+                        }
+                    }
+                done:
+                    y[(p * oh + i) * ow + j] = best;
+                    indices[(p * oh + i) * ow + j] = at;
+                }
+    }
+
+    /// <summary>y[o·block + e] = x[indices[o]·block + e]: gathering blocks (embedding rows: block D).</summary>
+    public static void GatherBlocks<T>(ReadOnlySpan<T> x, ReadOnlySpan<int> indices, int block, Span<T> y) where T : unmanaged
+    {
+        for (int o = 0; o < indices.Length; o++) x.Slice(indices[o] * block, block).CopyTo(y.Slice(o * block, block));
+    }
+
+    /// <summary>The transpose of <see cref="GatherBlocks"/>: x[indices[o]·block + e] += y[o·block + e], x cleared first.</summary>
+    public static void ScatterAddBlocks<T>(ReadOnlySpan<T> y, ReadOnlySpan<int> indices, int block, Span<T> x) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        x.Clear();
+        for (int o = 0; o < indices.Length; o++)
+        {
+            var dst = x.Slice(indices[o] * block, block);
+            var src = y.Slice(o * block, block);
+            for (int e = 0; e < block; e++) dst[e] += src[e];
+        }
+    }
+}
