@@ -2,9 +2,116 @@ using Backprop.Kernels;
 
 namespace Backprop.Tests.Nn;
 
-/// <summary>The im2col convolution against the direct loop, and second derivatives of a small CNN.</summary>
+/// <summary>The im2col convolution and the max-pool kernels against direct loops, and second derivatives of a small CNN.</summary>
+[Collection(nameof(ConvolutionKernelTests))]   // changes Convolution.ColumnBudget, a static
 public class ConvolutionKernelTests
 {
+    /// <summary>
+    /// Geometries (N, C, H, W, O, kH, kW, sH, sW, pH, pW, dH, dW) for the three products: the LeNet layers,
+    /// strides, padding, dilation, a 1×1 kernel, padding wider than the kernel's reach on the edge rows.
+    /// </summary>
+    public static TheoryData<int[]> Geometries => new()
+    {
+        new[] { 5, 1, 28, 28, 6, 5, 5, 1, 1, 2, 2, 1, 1 },
+        new[] { 7, 6, 14, 14, 16, 5, 5, 1, 1, 0, 0, 1, 1 },
+        new[] { 2, 3, 7, 6, 4, 3, 2, 1, 1, 0, 0, 1, 1 },
+        new[] { 3, 2, 9, 8, 3, 3, 3, 2, 2, 1, 1, 2, 2 },
+        new[] { 4, 1, 5, 9, 2, 2, 3, 1, 2, 2, 0, 1, 2 },
+        new[] { 3, 4, 6, 5, 3, 1, 1, 1, 1, 0, 0, 1, 1 },
+        new[] { 2, 2, 4, 4, 3, 3, 3, 1, 1, 2, 2, 1, 1 },
+    };
+
+    [Theory]
+    [MemberData(nameof(Geometries))]
+    public void AllThreeProductsMatchTheDirectLoopsWithOneOrManyImagesPerChunk(int[] d)
+    {
+        var g = new ConvGeometry(d[0], d[1], d[2], d[3], d[4], d[5], d[6], d[7], d[8], d[9], d[10], d[11], d[12]);
+        int n = g.N, c = g.C, h = g.H, w = g.W, o = g.O, kh = g.KH, kw = g.KW;
+        var x = Tensor.RandomNormal([n, c, h, w], 1, DType.Float64).ToDoubleArray();
+        var weight = Tensor.RandomNormal([o, c, kh, kw], 2, DType.Float64).ToDoubleArray();
+        var gy = Tensor.RandomNormal([n, o, g.OutH, g.OutW], 3, DType.Float64).ToDoubleArray();
+        var y = new double[gy.Length];
+        var z = new double[x.Length];
+        var v = new double[weight.Length];
+        Convolution.ForwardNaive(g, x, weight, y);
+        Convolution.TransposeNaive(g, x, weight, gy, z, v);
+        int saved = Convolution.ColumnBudget;
+        try
+        {
+            // One image per chunk, two, and the whole batch in one (the default budget covers these sizes).
+            foreach (int budget in new[] { 1, 2 * g.K * g.L, saved })
+            {
+                Convolution.ColumnBudget = budget;
+                var fastY = new double[y.Length];
+                var fastZ = Enumerable.Repeat(double.NaN, z.Length).ToArray();   // the kernels must not read their outputs
+                var fastV = Enumerable.Repeat(double.NaN, v.Length).ToArray();
+                Convolution.Forward<double>(g, x, weight, fastY);
+                Convolution.TransposeInput<double>(g, gy, weight, fastZ);
+                Convolution.TransposeWeight<double>(g, x, gy, fastV);
+                for (int i = 0; i < y.Length; i++) Assert.Equal(y[i], fastY[i], 1e-12);
+                for (int i = 0; i < z.Length; i++) Assert.Equal(z[i], fastZ[i], 1e-12);
+                for (int i = 0; i < v.Length; i++) Assert.Equal(v[i], fastV[i], 1e-11);
+
+                // float32 takes the same path with the float GEMM kernels.
+                var fy = new float[y.Length];
+                var fz = new float[z.Length];
+                var fv = new float[v.Length];
+                var fx = x.Select(a => (float)a).ToArray();
+                var fw = weight.Select(a => (float)a).ToArray();
+                var fgy = gy.Select(a => (float)a).ToArray();
+                Convolution.Forward<float>(g, fx, fw, fy);
+                Convolution.TransposeInput<float>(g, fgy, fw, fz);
+                Convolution.TransposeWeight<float>(g, fx, fgy, fv);
+                for (int i = 0; i < y.Length; i++) Assert.Equal(y[i], fy[i], 1e-4 * (1 + Math.Abs(y[i])));
+                for (int i = 0; i < z.Length; i++) Assert.Equal(z[i], fz[i], 1e-4 * (1 + Math.Abs(z[i])));
+                for (int i = 0; i < v.Length; i++) Assert.Equal(v[i], fv[i], 1e-4 * (1 + Math.Abs(v[i])));
+            }
+        }
+        finally { Convolution.ColumnBudget = saved; }
+    }
+
+    [Theory]
+    [InlineData(2, 2, 0, 1, 8, 8)]     // the LeNet pooling
+    [InlineData(2, 2, 0, 1, 7, 9)]     // odd sizes: the last row and column are in no window
+    [InlineData(3, 3, 0, 1, 9, 7)]     // non-overlapping, k ≠ 2
+    [InlineData(3, 2, 1, 1, 7, 7)]     // overlapping and padded: maxima shared by two windows add up
+    [InlineData(2, 1, 0, 2, 6, 5)]     // dilated
+    [InlineData(3, 1, 1, 1, 4, 4)]
+    public void MaxPoolKernelsMatchTheArgmaxReference(int k, int s, int pad, int dilation, int h, int w)
+    {
+        const int planes = 5;
+        var x = Tensor.RandomNormal([planes, h, w], 4, DType.Float64).ToDoubleArray();
+        // Ties (the first maximum must win), infinities and NaNs (the first NaN must win).
+        for (int i = 0; i < x.Length; i += 7) x[i] = Math.Round(x[i]);
+        for (int i = 3; i < x.Length; i += 11) x[i] = x[i - 1];
+        x[5] = double.NaN;
+        x[6] = double.NaN;
+        x[w + 2] = double.NegativeInfinity;
+        x[^1] = double.PositiveInfinity;
+        int oh = Pooling.OutSize(h, k, s, pad, dilation), ow = Pooling.OutSize(w, k, s, pad, dilation);
+        var y = new double[planes * oh * ow];
+        var indices = new int[y.Length];
+        Pooling.MaxArgmaxNaive<double>(planes, h, w, k, s, pad, dilation, x, y, indices);
+        var fastY = new double[y.Length];
+        Pooling.MaxForward<double>(planes, h, w, k, s, pad, dilation, x, fastY);
+        Assert.Equal(y, fastY);   // bit for bit, NaN where NaN
+
+        var g = Tensor.RandomNormal([planes, h, w], 5, DType.Float64).ToDoubleArray();
+        var selected = new double[y.Length];
+        var gathered = new double[y.Length];
+        Pooling.MaxSelect<double>(planes, h, w, k, s, pad, dilation, x, g, selected);
+        Pooling.GatherBlocks<double>(g, indices, 1, gathered);
+        Assert.Equal(gathered, selected);
+
+        var gy = Tensor.RandomNormal([planes, oh, ow], 6, DType.Float64).ToDoubleArray();
+        var scattered = new double[x.Length];
+        var reference = new double[x.Length];
+        var fastGx = Enumerable.Repeat(double.NaN, x.Length).ToArray();
+        Pooling.ScatterAddBlocks<double>(gy, indices, 1, reference);
+        Pooling.MaxScatter<double>(planes, h, w, k, s, pad, dilation, x, gy, fastGx);
+        Assert.Equal(reference, fastGx);
+    }
+
     [Theory]
     [InlineData(2, 3, 7, 6, 4, 3, 2, 1, 1, 0, 0, 1, 1)]
     [InlineData(1, 2, 9, 8, 3, 3, 3, 2, 2, 1, 1, 2, 2)]
