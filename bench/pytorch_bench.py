@@ -72,9 +72,10 @@ def flops_per_epoch(layers, batch, samples):
     return total
 
 
-def run(torch, name, epochs, seed):
-    layers, task, batch, samples, default_epochs = WORKLOADS[name]
+def run(torch, name, epochs, seed, samples=None):
+    layers, task, batch, default_samples, default_epochs = WORKLOADS[name]
     epochs = epochs or default_epochs
+    samples = samples or default_samples
     gen = torch.Generator().manual_seed(seed)
     x = torch.randn(samples, layers[0], generator=gen)
     if name == "cnn":
@@ -139,6 +140,7 @@ def main():
     parser.add_argument("--workload", choices=["small", "mid", "wide", "cnn", "all"], default="all")
     parser.add_argument("--threads", type=int, default=1, help="torch.set_num_threads (intra-op threads); default 1")
     parser.add_argument("--epochs", type=int, default=None, help="timed epochs (default: 1000 small, 1 mid/wide/cnn)")
+    parser.add_argument("--samples", type=int, default=None, help="synthetic samples per epoch instead of the workload's own count")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", action="store_true", help="print JSON only")
     args = parser.parse_args()
@@ -148,7 +150,7 @@ def main():
     import torch
     torch.set_num_threads(args.threads)
     names = list(WORKLOADS) if args.workload == "all" else [args.workload]
-    results = [run(torch, n, args.epochs, args.seed) for n in names]
+    results = [run(torch, n, args.epochs, args.seed, args.samples) for n in names]
     if args.json:
         print(json.dumps(results if args.workload == "all" else results[0]))
         return

@@ -11,12 +11,35 @@ namespace Backprop.Benchmarks;
 /// Where a step of the cnn bench workload goes: `-- cnn-quick [rounds]` times every layer's forward and
 /// backward on the define-by-run engine (batch 64, the bench's LeNet), the loss, the SGD update and a whole
 /// step, best of a few rounds each. A layer's backward time is (forward + Backward(gy)) − forward.
+/// `-- cnn-quick [rounds] cpu` reports the calling thread's CPU time instead of wall-clock time: on a shared
+/// machine the wall clock counts the time other processes hold the core; the CPU time with one GEMM thread
+/// (`threads=1`) is the steadier measure of a kernel.
 /// </summary>
-internal static class CnnQuick
+internal static partial class CnnQuick
 {
+    [System.Runtime.InteropServices.LibraryImport("libc", EntryPoint = "clock_gettime")]
+    private static partial int ClockGetTime(int clock, out Timespec time);
+
+    private struct Timespec
+    {
+        public long Seconds;
+        public long Nanoseconds;
+    }
+
+    private const int ThreadCpuClock = 3;   // CLOCK_THREAD_CPUTIME_ID
+
+    private static double ThreadCpuMicroseconds()
+    {
+        ClockGetTime(ThreadCpuClock, out var t);
+        return t.Seconds * 1e6 + t.Nanoseconds / 1e3;
+    }
+
     public static void Run(string[] args)
     {
-        int rounds = args.Length > 0 ? int.Parse(args[0], CultureInfo.InvariantCulture) : 5;
+        int rounds = args.Length > 0 && int.TryParse(args[0], CultureInfo.InvariantCulture, out int r0) ? r0 : 5;
+        bool cpu = args.Contains("cpu");
+        foreach (var a in args)
+            if (a.StartsWith("threads=", StringComparison.Ordinal)) Kernels.Gemm.MaxThreads = int.Parse(a[8..], CultureInfo.InvariantCulture);
         const int batch = 64;
         var rng = new Rng(0);
         var model = TrainingBenchmark.LeNet(rng);
@@ -42,14 +65,16 @@ internal static class CnnQuick
             for (int r = 0; r < rounds; r++)
             {
                 long start = Stopwatch.GetTimestamp();
+                double cpuStart = ThreadCpuMicroseconds();
                 for (int i = 0; i < iterations; i++) action();
-                best = Math.Min(best, Stopwatch.GetElapsedTime(start).TotalMicroseconds / iterations);
+                double elapsed = cpu ? ThreadCpuMicroseconds() - cpuStart : Stopwatch.GetElapsedTime(start).TotalMicroseconds;
+                best = Math.Min(best, elapsed / iterations);
             }
             return best;
         }
 
         double totalForward = 0, totalBackward = 0;
-        Console.WriteLine($"cnn step parts, batch {batch}, {Kernels.Gemm.MaxThreads} GEMM thread(s), best of {rounds} × {iterations}, µs:");
+        Console.WriteLine($"cnn step parts, batch {batch}, {Kernels.Gemm.MaxThreads} GEMM thread(s), best of {rounds} × {iterations}, µs of {(cpu ? "this thread's CPU time" : "wall-clock time")}:");
         for (int i = 0; i < layers.Length; i++)
         {
             var layer = layers[i];
@@ -87,6 +112,25 @@ internal static class CnnQuick
             loss.Item();
         });
         Console.WriteLine($"  whole step   {step,8:F1}");
+
+        // The bias of the first convolution: its broadcast add and the reduction of its gradient.
+        {
+            var conv = (Conv2d)layers[0];
+            var raw = inputs[0].Conv2d(conv.Weight.Detach(), null, conv.Stride, conv.Padding, conv.Dilation);
+            var bias = conv.Bias!.Detach().Reshape(1, 6, 1, 1);
+            double convOnly, add, reduce, relu, mask, mul;
+            using (Autodiff.NoGrad())
+            {
+                convOnly = Time(() => inputs[0].Conv2d(conv.Weight, null, conv.Stride, conv.Padding, conv.Dilation));
+                add = Time(() => _ = raw + bias);
+                reduce = Time(() => raw.SumTo([1, 6, 1, 1]));
+                relu = Time(() => raw.Relu());
+                mask = Time(() => TensorOps.ConstantMap<StepOperator>(raw, 0));
+                var m = TensorOps.ConstantMap<StepOperator>(raw, 0);
+                mul = Time(() => _ = raw * m);
+            }
+            Console.WriteLine($"  conv1 without bias {convOnly,8:F1}, + bias {add,8:F1}, bias gradient (SumTo) {reduce,8:F1}; relu {relu,8:F1}, relu mask {mask,8:F1}, gy·mask {mul,8:F1}");
+        }
 
         // The kernels alone on the two convolutions' shapes: no engine, no allocation of outputs.
         Console.WriteLine("kernels, µs (GFLOP/s):");

@@ -24,6 +24,7 @@ internal static class BenchCommand
         };
         workload.OneOf(["small", "mid", "wide", "cnn", "all"]);
         var epochs = new Option<int?>("--epochs") { Description = "Timed epochs after the warm-up epoch. Default: 1000 for small, 1 for mid, wide and cnn." }.AtLeast(1);
+        var samples = new Option<int?>("--samples") { Description = "Synthetic samples per epoch instead of the workload's own count (e.g. for a quick check; bench/pytorch_bench.py takes the same option)." }.AtLeast(1);
         var threads = new Option<int?>("--threads") { Description = "Threads a matrix product may use. Default: every core." }.AtLeast(1);
         var engine = new Option<string>("--engine")
         {
@@ -38,19 +39,22 @@ internal static class BenchCommand
         var latency = new Option<double>("--latency-us") { Description = "With --distributed: the per-message network latency (µs) the projection assumes.", DefaultValueFactory = _ => 10.0 };
         var command = new Command("bench", "Time training (plain SGD, lr 0.01) on synthetic data: samples per second, ms per step, GFLOP/s and bytes allocated per step.\n" +
             "Example: backprop bench --workload all --json\n" +
-            "Example: mpirun -np 2 backprop bench --distributed") { workload, epochs, threads, engine, seed, json, distributed, latency };
+            "Example: mpirun -np 2 backprop bench --distributed") { workload, epochs, samples, threads, engine, seed, json, distributed, latency };
         command.SetAction(parse =>
         {
             int? e = parse.GetValue(epochs);
             if (e is < 1) throw new CliUsageException("--epochs must be at least 1.");
             int? t = parse.GetValue(threads);
             if (t is < 1) throw new CliUsageException("--threads must be at least 1.");
+            int? sampleCount = parse.GetValue(samples);
+            if (sampleCount is < 1) throw new CliUsageException("--samples must be at least 1.");
             string name = parse.GetValue(workload)!;
             var selected = name == "all" ? BenchWorkload.All : BenchWorkload.All.Where(w => w.Name == name).ToArray();
+            if (sampleCount is { } count) selected = selected.Select(w => w with { Samples = count }).ToArray();
             var chosenEngine = parse.GetValue(engine) == "autodiff" ? BenchEngine.Autodiff : BenchEngine.Fused;
             if (parse.GetValue(distributed))
             {
-                if (name == "all") selected = BenchWorkload.Mlps;
+                if (name == "all") selected = selected.Where(w => w.Network == BenchNetwork.Mlp).ToArray();
                 else if (selected[0].Network != BenchNetwork.Mlp)
                     throw new CliUsageException($"--distributed runs the compiled MLP step, which has no convolution; use --workload small, mid, wide or all (without {name}).");
                 return DistributedRun.Bench(parse, selected, e, t, parse.GetValue(seed), parse.GetValue(json), parse.GetValue(latency));
@@ -60,7 +64,7 @@ internal static class BenchCommand
             var results = new List<BenchResult>();
             try
             {
-                if (t is { } count) Gemm.MaxThreads = count;
+                if (t is { } threadCount) Gemm.MaxThreads = threadCount;
                 foreach (var w in selected)
                 {
                     err.WriteLine($"timing {w.Name} ({w.Description}, batch {w.BatchSize}, {w.Samples:N0} samples) …");
@@ -97,13 +101,22 @@ internal static class BenchCommand
             }
             var ic = CultureInfo.InvariantCulture;
             var console = Consoles.For(parse.InvocationConfiguration.Output, false);
-            var table = new Table().Title($"Training throughput, float32, plain SGD lr 0.01, {results[0].Threads} GEMM thread(s)")
-                .AddColumn("workload").AddColumn("engine").AddColumn(new TableColumn("epochs").RightAligned()).AddColumn(new TableColumn("samples/s").RightAligned())
+            // One engine for every row goes in the title; with `all` the cnn falls back to autodiff, so a column says which ran.
+            bool mixed = results.Any(r => r.Engine != results[0].Engine);
+            var table = new Table().Title($"Training throughput, {(mixed ? "" : results[0].Engine + " engine, ")}float32, plain SGD lr 0.01, {results[0].Threads} GEMM thread(s)")
+                .AddColumn("workload");
+            if (mixed) table.AddColumn("engine");
+            table.AddColumn(new TableColumn("epochs").RightAligned()).AddColumn(new TableColumn("samples/s").RightAligned())
                 .AddColumn(new TableColumn("ms/step").RightAligned()).AddColumn(new TableColumn("GFLOP/s").RightAligned())
                 .AddColumn(new TableColumn("bytes/step").RightAligned()).AddColumn(new TableColumn("final loss").RightAligned());
             foreach (var r in results)
-                table.AddRow(r.Workload, r.Engine, r.Epochs.ToString(ic), r.SamplesPerSecond.ToString("N0", ic), r.MillisecondsPerStep.ToString("F4", ic),
-                    r.Gflops.ToString("F2", ic), r.AllocatedBytesPerStep.ToString("N0", ic), r.FinalLoss.ToString("F4", ic));
+            {
+                var cells = new List<string> { r.Workload };
+                if (mixed) cells.Add(r.Engine);
+                cells.AddRange([r.Epochs.ToString(ic), r.SamplesPerSecond.ToString("N0", ic), r.MillisecondsPerStep.ToString("F4", ic),
+                    r.Gflops.ToString("F2", ic), r.AllocatedBytesPerStep.ToString("N0", ic), r.FinalLoss.ToString("F4", ic)]);
+                table.AddRow([.. cells]);
+            }
             console.Write(table);
             return 0;
         });

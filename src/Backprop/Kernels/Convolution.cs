@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Numerics.Tensors;
 using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
@@ -47,9 +48,16 @@ public static class Convolution
         return (int)Math.Clamp(ColumnBudget / perImage, 1, Math.Max(1, g.N));
     }
 
-    /// <summary>y (N, O, Ho, Wo) = conv(x (N, C, H, W), w (O, C, kH, kW)), cross-correlation as in PyTorch.</summary>
-    public static void Forward<T>(in ConvGeometry g, ReadOnlySpan<T> x, ReadOnlySpan<T> w, Span<T> y) where T : unmanaged, IFloatingPointIeee754<T>
+    /// <summary>
+    /// y (N, O, Ho, Wo) = conv(x (N, C, H, W), w (O, C, kH, kW)) + bias (O) per channel, cross-correlation as
+    /// in PyTorch; an empty <paramref name="bias"/> adds nothing. The bias is added while each chunk's
+    /// output is copied into place, so it costs no pass of its own.
+    /// </summary>
+    public static void Forward<T>(in ConvGeometry g, ReadOnlySpan<T> x, ReadOnlySpan<T> w, Span<T> y, ReadOnlySpan<T> bias = default)
+        where T : unmanaged, IFloatingPointIeee754<T>
     {
+        if (!bias.IsEmpty && bias.Length != g.O)
+            throw new ArgumentException($"Convolution.Forward: the bias has {bias.Length} elements for {g.O} output channels.", nameof(bias));
         int k = g.K, l = g.L, inSize = g.C * g.H * g.W, outSize = g.O * l;
         if (g.N == 0 || l == 0) return;
         int chunk = ImagesPerChunk(g);
@@ -67,12 +75,14 @@ public static class Convolution
                 {
                     // (O, K) · (K, L) → (O, L), already the image's NCHW block
                     Multiply(false, false, g.O, l, k, w, k, colSpan, l, T.Zero, yChunk, l);
+                    if (!bias.IsEmpty)
+                        for (int o = 0; o < g.O; o++) AddScalar(yChunk.Slice(o * l, l), bias[o], yChunk.Slice(o * l, l));
                     continue;
                 }
                 // (O, K) · (K, count·L) → (O, count·L), then each image's (O, L) block to its place in y
                 var wideSpan = wide.AsSpan(0, count * outSize);
                 Multiply(false, false, g.O, ld, k, w, k, colSpan, ld, T.Zero, wideSpan, ld);
-                ChannelMajorToBatch(wideSpan, g.O, count, l, yChunk);
+                ChannelMajorToBatch(wideSpan, g.O, count, l, yChunk, bias);
             }
         }
         finally
@@ -243,13 +253,45 @@ public static class Convolution
         for (; i < src.Length; i++) dst[i] += src[i];
     }
 
-    /// <summary>dst (count, O, L) ← src (O, count·L): each image's block of every channel row to its NCHW place.</summary>
-    internal static void ChannelMajorToBatch<T>(ReadOnlySpan<T> src, int channels, int count, int l, Span<T> dst)
+    /// <summary>
+    /// dst (count, O, L) ← src (O, count·L): each image's block of every channel row to its NCHW place, plus
+    /// bias[o] on channel o when a bias is given.
+    /// </summary>
+    internal static void ChannelMajorToBatch<T>(ReadOnlySpan<T> src, int channels, int count, int l, Span<T> dst, ReadOnlySpan<T> bias = default)
+        where T : unmanaged, IFloatingPointIeee754<T>
     {
         int ld = count * l;
         for (int n = 0; n < count; n++)
             for (int o = 0; o < channels; o++)
-                src.Slice(o * ld + n * l, l).CopyTo(dst.Slice((n * channels + o) * l, l));
+            {
+                var from = src.Slice(o * ld + n * l, l);
+                var to = dst.Slice((n * channels + o) * l, l);
+                if (bias.IsEmpty) from.CopyTo(to);
+                else AddScalar(from, bias[o], to);
+            }
+    }
+
+    /// <summary>dst[i] = src[i] + b (src and dst may be the same span).</summary>
+    private static void AddScalar<T>(ReadOnlySpan<T> src, T b, Span<T> dst) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int i = 0;
+        if (Vector.IsHardwareAccelerated)
+        {
+            var vb = new Vector<T>(b);
+            for (; i + Vector<T>.Count <= src.Length; i += Vector<T>.Count) (new Vector<T>(src[i..]) + vb).CopyTo(dst[i..]);
+        }
+        for (; i < src.Length; i++) dst[i] = src[i] + b;
+    }
+
+    /// <summary>
+    /// gb (O) = Σ over images and positions of gy (N, O, L): the gradient of a per-channel bias, one
+    /// vectorised sum per (image, channel) row.
+    /// </summary>
+    public static void BiasGradient<T>(ReadOnlySpan<T> gy, int n, int channels, int l, Span<T> gb) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        gb[..channels].Clear();
+        for (int i = 0; i < n; i++)
+            for (int o = 0; o < channels; o++) gb[o] += TensorPrimitives.Sum(gy.Slice((i * channels + o) * l, l));
     }
 
     /// <summary>dst (O, count·L) ← src (count, O, L): the inverse of <see cref="ChannelMajorToBatch{T}"/>.</summary>

@@ -11,6 +11,8 @@ namespace Backprop;
 // Each is bilinear, so its JVP is the sum of the op applied with one tangent at a time. Because the
 // rules are ops of the family, second derivatives (Hessian-vector products, reverse over reverse)
 // need nothing more. All three run through the packed GEMM (Kernels/Convolution, im2col).
+// conv may carry a per-channel bias b (O) as a third input: y = conv(x, w) + b, added while the output
+// is written; its cotangent is the channel sum of gy (ChannelSumOp, whose transpose is a broadcast).
 
 /// <summary>The hyperparameters shared by the three convolution ops.</summary>
 internal readonly record struct ConvParams(int StrideH, int StrideW, int PadH, int PadW, int DilationH, int DilationW)
@@ -21,7 +23,7 @@ internal readonly record struct ConvParams(int StrideH, int StrideW, int PadH, i
     public override string ToString() => $"stride=({StrideH}, {StrideW}), padding=({PadH}, {PadW}), dilation=({DilationH}, {DilationW})";
 }
 
-/// <summary>y = conv(x, w): cross-correlation over NCHW, weight (O, C, kH, kW).</summary>
+/// <summary>y = conv(x, w) (+ b): cross-correlation over NCHW, weight (O, C, kH, kW), optional bias (O) as a third input.</summary>
 internal sealed class Conv2dOp(ConvParams p) : Op
 {
     public override string Name => "Conv2d";
@@ -32,9 +34,17 @@ internal sealed class Conv2dOp(ConvParams p) : Op
         Tensor input = x[0], weight = x[1];
         TensorOps.CheckSameDType(input, weight, Name);
         var g = CheckedGeometry(input, weight, p);
+        Tensor? bias = x.Length > 2 ? x[2] : null;
+        if (bias is not null)
+        {
+            TensorOps.CheckSameDType(input, bias, Name);
+            if (bias.Rank != 1 || bias.Dims[0] != g.O)
+                throw new ShapeException($"Conv2d: the bias must have shape ({g.O}) for weight {ShapeUtil.Format(weight.Dims)}; got {ShapeUtil.Format(bias.Dims)}.");
+        }
         var y = TensorOps.NewOutput([g.N, g.O, g.OutH, g.OutW], input.DType);
-        if (y.DType == DType.Float32) Convolution.Forward(g, input.Span<float>(), weight.Span<float>(), y.Span<float>());
-        else Convolution.Forward(g, input.Span<double>(), weight.Span<double>(), y.Span<double>());
+        if (y.DType == DType.Float32)
+            Convolution.Forward(g, input.Span<float>(), weight.Span<float>(), y.Span<float>(), bias is null ? default : bias.Span<float>());
+        else Convolution.Forward(g, input.Span<double>(), weight.Span<double>(), y.Span<double>(), bias is null ? default : bias.Span<double>());
         return y;
     }
 
@@ -55,14 +65,41 @@ internal sealed class Conv2dOp(ConvParams p) : Op
     {
         Tensor? a = tx[0] is { } t0 ? TensorOps.Conv2dRaw(t0, x[1], p) : null;
         Tensor? b = tx[1] is { } t1 ? TensorOps.Conv2dRaw(x[0], t1, p) : null;
-        return a is null ? b : b is null ? a : a + b;
+        var ty = a is null ? b : b is null ? a : a + b;
+        if (tx.Length < 3 || tx[2] is not { } tb) return ty;
+        // The bias enters linearly: its tangent, broadcast over images and positions.
+        var biasTerm = tb.Reshape(1, tb.Dims[0], 1, 1).BroadcastTo(y.Dims);
+        return ty is null ? biasTerm : ty + biasTerm;
     }
 
     public override void Vjp(Tensor gy, Tensor[] x, Tensor y, ReadOnlySpan<bool> needsGrad, Tensor?[] gx)
     {
         if (needsGrad[0]) gx[0] = Autodiff.Apply(new ConvTransposeInputOp(p, x[0].Dims[2], x[0].Dims[3]), gy, x[1]);
         if (needsGrad[1]) gx[1] = Autodiff.Apply(new ConvTransposeWeightOp(p, x[1].Dims[2], x[1].Dims[3]), x[0], gy);
+        if (x.Length > 2 && needsGrad[2]) gx[2] = Autodiff.Apply(new ChannelSumOp(), gy);
     }
+}
+
+/// <summary>s (O) = Σ over n, h, w of g (N, O, H, W): the bias cotangent of a convolution. Linear; its transpose broadcasts s back.</summary>
+internal sealed class ChannelSumOp : LinearOp
+{
+    public override string Name => "ChannelSum";
+
+    public override Tensor Forward(Tensor[] x)
+    {
+        var g = x[0];
+        if (g.Rank != 4) throw new ShapeException($"{Name} expects (N, C, H, W); got {ShapeUtil.Format(g.Dims)}.");
+        int n = g.Dims[0], c = g.Dims[1], l = g.Dims[2] * g.Dims[3];
+        var s = TensorOps.NewOutput([c], g.DType);
+        if (s.DType == DType.Float32) Convolution.BiasGradient(g.Span<float>(), n, c, l, s.Span<float>());
+        else Convolution.BiasGradient(g.Span<double>(), n, c, l, s.Span<double>());
+        return s;
+    }
+
+    protected override Tensor ApplyTo(Tensor[] t) => Autodiff.Apply(new ChannelSumOp(), t[0]);
+
+    public override void Vjp(Tensor gs, Tensor[] x, Tensor y, ReadOnlySpan<bool> needsGrad, Tensor?[] gx) =>
+        gx[0] = gs.Reshape(1, gs.Dims[0], 1, 1).BroadcastTo(x[0].Dims);
 }
 
 /// <summary>z (N, C, H, W) = convᵀₓ(g, w): the transpose of conv in its input (a transposed convolution).</summary>
@@ -147,11 +184,9 @@ public static partial class TensorOps
         if (stride.H < 1 || stride.W < 1) throw new BackpropException($"Conv2d: stride must be at least 1; got ({stride.H}, {stride.W}).");
         if (padding.H < 0 || padding.W < 0) throw new BackpropException($"Conv2d: padding must be 0 or more; got ({padding.H}, {padding.W}).");
         if (dilation.H < 1 || dilation.W < 1) throw new BackpropException($"Conv2d: dilation must be at least 1; got ({dilation.H}, {dilation.W}).");
-        var y = Conv2dRaw(x, weight, new ConvParams(stride.H, stride.W, padding.H, padding.W, dilation.H, dilation.W));
-        if (bias is null) return y;
-        if (bias.Rank != 1 || bias.Dims[0] != weight.Dims[0])
-            throw new ShapeException($"Conv2d: the bias must have shape ({weight.Dims[0]}) for weight {ShapeUtil.Format(weight.Dims)}; got {ShapeUtil.Format(bias.Dims)}.");
-        return y + bias.Reshape(1, bias.Dims[0], 1, 1);
+        var p = new ConvParams(stride.H, stride.W, padding.H, padding.W, dilation.H, dilation.W);
+        // The op checks the bias's shape against the weight's.
+        return bias is null ? Conv2dRaw(x, weight, p) : Autodiff.Apply(new Conv2dOp(p), x, weight, bias);
     }
 
     /// <summary>
@@ -162,12 +197,10 @@ public static partial class TensorOps
     {
         if (x.Rank != 3 || weight.Rank != 3)
             throw new ShapeException($"Conv1d expects input (N, C, L) and weight (out_channels, in_channels, k); got input {ShapeUtil.Format(x.Dims)} and weight {ShapeUtil.Format(weight.Dims)}.");
-        var y = Conv2d(x.Reshape(x.Dims[0], x.Dims[1], 1, x.Dims[2]), weight.Reshape(weight.Dims[0], weight.Dims[1], 1, weight.Dims[2]),
-            null, (1, stride), (0, padding), (1, dilation));
-        y = y.Reshape(y.Dims[0], y.Dims[1], y.Dims[3]);
-        if (bias is null) return y;
-        if (bias.Rank != 1 || bias.Dims[0] != weight.Dims[0])
+        if (bias is not null && (bias.Rank != 1 || bias.Dims[0] != weight.Dims[0]))
             throw new ShapeException($"Conv1d: the bias must have shape ({weight.Dims[0]}) for weight {ShapeUtil.Format(weight.Dims)}; got {ShapeUtil.Format(bias.Dims)}.");
-        return y + bias.Reshape(1, bias.Dims[0], 1);
+        var y = Conv2d(x.Reshape(x.Dims[0], x.Dims[1], 1, x.Dims[2]), weight.Reshape(weight.Dims[0], weight.Dims[1], 1, weight.Dims[2]),
+            bias, (1, stride), (0, padding), (1, dilation));
+        return y.Reshape(y.Dims[0], y.Dims[1], y.Dims[3]);
     }
 }

@@ -42,9 +42,6 @@ public sealed record BenchWorkload(string Name, int[] Layers, TaskKind Task, int
 
     public static IReadOnlyList<BenchWorkload> All { get; } = [Small, Mid, Wide, Cnn];
 
-    /// <summary>The MLP workloads: the ones the compiled step (and so the distributed benchmark) supports.</summary>
-    public static IReadOnlyList<BenchWorkload> Mlps { get; } = [Small, Mid, Wide];
-
     public int Steps => (Samples + BatchSize - 1) / BatchSize;
 
     /// <summary>A short description of the network: "784-256-128-10", or the LeNet layers.</summary>

@@ -191,6 +191,13 @@ public static class OpInfos
             + 0.0 * x[0], [[2, 2, 5, 5], [3, 2, 3, 3], [2, 3, 3, 3]], [Domain.Normal]);
         yield return new OpInfo("conv2d weight vjp (second order)", x => Transforms.Vjp(xs => xs[0].Conv2d(xs[1], null, 1, 1, 2), [x[0], x[1]], x[2]).Cotangents[1]
             + 0.0 * x[1], [[2, 2, 5, 5], [3, 2, 2, 2], [2, 3, 5, 5]], [Domain.Normal]);
+        // The bias's cotangent (the channel sum of gy) depends on gy alone; "+ 0·(…)" keeps x, w and b in it.
+        yield return new OpInfo("conv2d bias vjp (second order)", x => Transforms.Vjp(xs => xs[0].Conv2d(xs[1], xs[2], 1, 1), [x[0], x[1], x[2]], x[3]).Cotangents[2]
+            + 0.0 * (x[0].Sum() + x[1].Sum() + x[2]), [[2, 2, 4, 4], [3, 2, 3, 3], [3], [2, 3, 4, 4]], [Domain.Normal]);
+        // The max-pool's VJP as a function of (x, gy): a scatter to each window's first maximum of x, linear
+        // in gy and constant in x away from ties; overlapping windows share maxima.
+        yield return new OpInfo("max_pool2d vjp (second order)", x => Transforms.Vjp(xs => xs[0].MaxPool2d(3, 2, 1), [x[0]], x[1]).Cotangents[0]
+            + 0.0 * x[0], [[2, 2, 5, 5], [2, 2, 3, 3]], [Domain.Normal]);
         yield return Unary("max_pool2d", x => x.MaxPool2d(2), Domain.Normal, [2, 3, 4, 6]);
         yield return Unary("max_pool2d k3 s2 p1", x => x.MaxPool2d(3, 2, 1), Domain.Normal, [2, 2, 5, 5]);
         yield return Unary("max_pool2d dilation 2", x => x.MaxPool2d(2, 1, 0, 2), Domain.Normal, [1, 2, 5, 5]);

@@ -43,6 +43,41 @@ public class CliCommandTests
     }
 
     [Fact]
+    public void BenchCnnRunsOnTheAutodiffEngineAndSaysSo()
+    {
+        // 256 samples: 4 steps of 64, so that the test takes a fraction of a second; no timing is asserted.
+        var r = CliRunner.Run("bench", "--workload", "cnn", "--epochs", "1", "--samples", "256", "--json");
+        Assert.True(r.ExitCode == 0, r.Error);
+        var result = JsonDocument.Parse(r.Output).RootElement;
+        Assert.Equal("cnn", result.GetProperty("workload").GetString());
+        Assert.Equal("backprop", result.GetProperty("framework").GetString());
+        // The default engine is fused, which has no convolution: the run falls back and reports it.
+        Assert.Equal("autodiff", result.GetProperty("engine").GetString());
+        Assert.Contains("compiled step does not support", result.GetProperty("engine_note").GetString());
+        Assert.Contains("define-by-run", r.Error);
+        Assert.Equal(4, result.GetProperty("steps").GetInt32());
+        Assert.Equal(1, result.GetProperty("epochs").GetInt32());
+        foreach (var field in new[] { "samples_per_second", "ms_per_step", "gflops", "seconds", "allocated_bytes_per_step", "threads" })
+            Assert.True(result.GetProperty(field).GetDouble() > 0, field);
+        // Ten classes at random: the loss starts near ln 10.
+        Assert.InRange(result.GetProperty("final_loss").GetDouble(), 1.5, 3.5);
+
+        var autodiff = CliRunner.Run("bench", "--workload", "cnn", "--epochs", "1", "--samples", "64", "--engine", "autodiff", "--json");
+        Assert.True(autodiff.ExitCode == 0, autodiff.Error);
+        var plain = JsonDocument.Parse(autodiff.Output).RootElement;
+        Assert.Equal("autodiff", plain.GetProperty("engine").GetString());
+        Assert.Equal(JsonValueKind.Null, plain.GetProperty("engine_note").ValueKind);   // asked for, so nothing to explain
+
+        var table = CliRunner.Run("bench", "--workload", "cnn", "--epochs", "1", "--samples", "64");
+        Assert.True(table.ExitCode == 0, table.Error);
+        Assert.Contains("autodiff", table.Output);
+
+        var distributed = CliRunner.Run("bench", "--workload", "cnn", "--distributed");
+        Assert.NotEqual(0, distributed.ExitCode);
+        Assert.Contains("--distributed", distributed.Error);
+    }
+
+    [Fact]
     public void TrainJsonThenPredictInANewProcessGivesTheSameOutputsBitForBit()
     {
         var dir = CliRunner.TempDir();

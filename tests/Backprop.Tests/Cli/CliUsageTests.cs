@@ -27,7 +27,7 @@ public class CliUsageTests
         { "enumeration misspelt", ["train", Iris, "--target", "species", "--optimizer", "adm"], @"--optimizer: 'adm' is not one of adam, adamw, sgd, rmsprop, rk4, dopri5 \(did you mean 'adam'\?\)" },
         { "activation misspelt", ["grad", Iris, "--target", "species", "--activation", "tahn"], @"--activation: 'tahn' is not one of .*\(did you mean 'tanh'\?\)" },
         { "format misspelt", ["explain", Iris, "--target", "species", "--format", "htm"], @"--format: 'htm' is not one of .*\(did you mean 'html'\?\)" },
-        { "bench workload", ["bench", "--workload", "tiny"], @"--workload: 'tiny' is not one of small, mid, wide, all" },
+        { "bench workload", ["bench", "--workload", "tiny"], @"--workload: 'tiny' is not one of small, mid, wide, cnn, all" },
         { "out of range", ["train", Iris, "--target", "species", "--epochs", "-3"], @"--epochs: -3 is out of range; it must be at least 1" },
         { "split out of range", ["train", Iris, "--target", "species", "--test-split", "1.5"], @"--test-split: 1\.5 is out of range; it must be between 0 and 1" },
         { "zero learning rate", ["train", Iris, "--target", "species", "--lr", "0"], @"--lr: 0 is out of range; it must be more than 0" },
