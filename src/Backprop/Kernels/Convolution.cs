@@ -168,33 +168,40 @@ public static class Convolution
     /// <summary>
     /// <see cref="Im2Col{T}(in ConvGeometry, ReadOnlySpan{T}, Span{T})"/> for one image x (C, H, W) into a
     /// column matrix whose rows are <paramref name="ld"/> apart: row r of this image is cols[r·ld .. r·ld + Ho·Wo).
-    /// With stride 1 along the width each output row is one contiguous copy between its padded edges.
+    /// With stride 1 along the width each output row is one short contiguous copy between its padded edges
+    /// (LeNet: 10 or 28 elements), done with vector moves rather than a memmove call per row.
     /// </summary>
     public static void Im2Col<T>(in ConvGeometry g, ReadOnlySpan<T> x, Span<T> cols, int ld) where T : unmanaged, IFloatingPointIeee754<T>
     {
         int outH = g.OutH, outW = g.OutW, l = outH * outW;
+        if (g.K == 0 || l == 0) return;
+        // Every row of this image's part of the column matrix, and every input row, lies inside the spans.
+        if ((long)(g.K - 1) * ld + l > cols.Length) throw new ArgumentException("Im2Col: the column matrix is too small for the geometry.", nameof(cols));
+        if ((long)g.C * g.H * g.W > x.Length) throw new ArgumentException("Im2Col: the image is smaller than C·H·W.", nameof(x));
+        ref T x0 = ref MemoryMarshal.GetReference(x);
+        ref T cols0 = ref MemoryMarshal.GetReference(cols);
         for (int c = 0; c < g.C; c++)
             for (int i = 0; i < g.KH; i++)
                 for (int j = 0; j < g.KW; j++)
                 {
-                    var row = cols.Slice(((c * g.KH + i) * g.KW + j) * ld, l);
+                    ref T row = ref Unsafe.Add(ref cols0, (nint)((c * g.KH + i) * g.KW + j) * ld);
                     int w0 = j * g.DilationW - g.PadW;
                     var (lo, hi) = InsideRange(w0, g.StrideW, g.W, outW);
                     for (int oh = 0; oh < outH; oh++)
                     {
                         int h = oh * g.StrideH - g.PadH + i * g.DilationH;
-                        var dst = row.Slice(oh * outW, outW);
+                        ref T dst = ref Unsafe.Add(ref row, oh * outW);
                         if ((uint)h >= (uint)g.H)
                         {
-                            dst.Clear();
+                            Fill(ref dst, outW);
                             continue;
                         }
-                        var src = x.Slice((c * g.H + h) * g.W, g.W);
-                        dst[..lo].Clear();
-                        dst[hi..].Clear();
-                        if (g.StrideW == 1) src.Slice(lo + w0, hi - lo).CopyTo(dst[lo..hi]);
+                        ref T src = ref Unsafe.Add(ref x0, (c * g.H + h) * g.W);
+                        Fill(ref dst, lo);
+                        Fill(ref Unsafe.Add(ref dst, hi), outW - hi);
+                        if (g.StrideW == 1) CopyShort(ref Unsafe.Add(ref src, lo + w0), ref Unsafe.Add(ref dst, lo), hi - lo);
                         else
-                            for (int ow = lo; ow < hi; ow++) dst[ow] = src[ow * g.StrideW + w0];
+                            for (int ow = lo; ow < hi; ow++) Unsafe.Add(ref dst, ow) = Unsafe.Add(ref src, ow * g.StrideW + w0);
                     }
                 }
     }
@@ -210,24 +217,59 @@ public static class Convolution
     public static void Col2Im<T>(in ConvGeometry g, ReadOnlySpan<T> cols, int ld, Span<T> x) where T : unmanaged, IFloatingPointIeee754<T>
     {
         int outH = g.OutH, outW = g.OutW, l = outH * outW;
+        if (g.K == 0 || l == 0) return;
+        if ((long)(g.K - 1) * ld + l > cols.Length) throw new ArgumentException("Col2Im: the column matrix is too small for the geometry.", nameof(cols));
+        if ((long)g.C * g.H * g.W > x.Length) throw new ArgumentException("Col2Im: the image is smaller than C·H·W.", nameof(x));
+        ref T x0 = ref MemoryMarshal.GetReference(x);
+        ref T cols0 = ref MemoryMarshal.GetReference(cols);
         for (int c = 0; c < g.C; c++)
             for (int i = 0; i < g.KH; i++)
                 for (int j = 0; j < g.KW; j++)
                 {
-                    var row = cols.Slice(((c * g.KH + i) * g.KW + j) * ld, l);
+                    ref T row = ref Unsafe.Add(ref cols0, (nint)((c * g.KH + i) * g.KW + j) * ld);
                     int w0 = j * g.DilationW - g.PadW;
                     var (lo, hi) = InsideRange(w0, g.StrideW, g.W, outW);
                     for (int oh = 0; oh < outH; oh++)
                     {
                         int h = oh * g.StrideH - g.PadH + i * g.DilationH;
                         if ((uint)h >= (uint)g.H) continue;
-                        var dst = x.Slice((c * g.H + h) * g.W, g.W);
-                        var src = row.Slice(oh * outW, outW);
-                        if (g.StrideW == 1) AddInto(src[lo..hi], dst.Slice(lo + w0, hi - lo));
+                        ref T dst = ref Unsafe.Add(ref x0, (c * g.H + h) * g.W);
+                        ref T src = ref Unsafe.Add(ref row, oh * outW);
+                        if (g.StrideW == 1) AddShort(ref Unsafe.Add(ref src, lo), ref Unsafe.Add(ref dst, lo + w0), hi - lo);
                         else
-                            for (int ow = lo; ow < hi; ow++) dst[ow * g.StrideW + w0] += src[ow];
+                            for (int ow = lo; ow < hi; ow++) Unsafe.Add(ref dst, ow * g.StrideW + w0) += Unsafe.Add(ref src, ow);
                     }
                 }
+    }
+
+    /// <summary>dst[0..count) = src[0..count) for non-overlapping short runs: whole vectors, then one last vector ending at count.</summary>
+    private static void CopyShort<T>(ref T src, ref T dst, int count) where T : unmanaged
+    {
+        int v = Vector<T>.Count;
+        if (count < v)
+        {
+            for (int i = 0; i < count; i++) Unsafe.Add(ref dst, i) = Unsafe.Add(ref src, i);
+            return;
+        }
+        int at = 0;
+        for (; at + v <= count; at += v) Vector.StoreUnsafe(Vector.LoadUnsafe(ref src, (nuint)at), ref dst, (nuint)at);
+        // The tail as a vector overlapping the last one: rewrites a few elements with the same values.
+        if (at < count) Vector.StoreUnsafe(Vector.LoadUnsafe(ref src, (nuint)(count - v)), ref dst, (nuint)(count - v));
+    }
+
+    /// <summary>dst[0..count) += src[0..count).</summary>
+    private static void AddShort<T>(ref T src, ref T dst, int count) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int v = Vector<T>.Count, at = 0;
+        for (; at + v <= count; at += v)
+            Vector.StoreUnsafe(Vector.LoadUnsafe(ref dst, (nuint)at) + Vector.LoadUnsafe(ref src, (nuint)at), ref dst, (nuint)at);
+        for (; at < count; at++) Unsafe.Add(ref dst, at) += Unsafe.Add(ref src, at);
+    }
+
+    /// <summary>dst[0..count) = 0.</summary>
+    private static void Fill<T>(ref T dst, int count) where T : unmanaged
+    {
+        for (int i = 0; i < count; i++) Unsafe.Add(ref dst, i) = default;
     }
 
     /// <summary>
@@ -241,16 +283,6 @@ public static class Convolution
         lo = Math.Min(lo, outSize);
         hi = Math.Clamp(hi, lo, outSize);
         return (lo, hi);
-    }
-
-    /// <summary>dst[i] += src[i].</summary>
-    private static void AddInto<T>(ReadOnlySpan<T> src, Span<T> dst) where T : unmanaged, IFloatingPointIeee754<T>
-    {
-        int i = 0;
-        if (Vector.IsHardwareAccelerated)
-            for (; i + Vector<T>.Count <= src.Length; i += Vector<T>.Count)
-                (new Vector<T>(dst[i..]) + new Vector<T>(src[i..])).CopyTo(dst[i..]);
-        for (; i < src.Length; i++) dst[i] += src[i];
     }
 
     /// <summary>

@@ -1,4 +1,7 @@
 using System.Numerics;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 
 namespace Backprop.Kernels;
 
@@ -149,7 +152,10 @@ public static class Pooling
             // Unpadded windows lie inside the plane: no bounds to test.
             if (k == 2)
             {
-                for (int j = 0; j < at.Length; j++)
+                int j = 0;
+                if (s == 2 && typeof(T) == typeof(float) && Vector128.IsHardwareAccelerated)
+                    j = RowFirstMax2x2(MemoryMarshal.Cast<T, float>(plane), w, r0, j0, at);
+                for (; j < at.Length; j++)
                 {
                     int index = r0 * w + (j0 + j) * s, best = index;
                     T value = plane[index];
@@ -191,6 +197,59 @@ public static class Pooling
                 }
             }
             at[j] = best;
+        }
+    }
+
+    /// <summary>
+    /// <see cref="RowFirstMax{T}"/> for 2×2 windows with stride 2 on float, four windows per step; returns how
+    /// many of the row's windows it did (all of them when there are at least four: the last step overlaps
+    /// the one before it). Compares of random data are unpredictable branches in the scalar loop (about
+    /// half of them mispredicted), so here they become masks. Read as longs, 8 floats of a row are the
+    /// (left, right) pairs of 4 windows: the low halves narrowed together are the left column, the high
+    /// halves the right. The same order of candidates and the same test as the scalar loop give the same
+    /// choice, ties and NaNs included. Four rather than eight windows per step so that narrow rows (LeNet's
+    /// second pooling has 5 windows a row) take this path too.
+    /// </summary>
+    private static int RowFirstMax2x2(ReadOnlySpan<float> plane, int w, int r0, int j0, Span<int> at)
+    {
+        const int step = 4;
+        if (at.Length < step) return 0;
+        ref float row0 = ref Unsafe.Add(ref MemoryMarshal.GetReference(plane), r0 * w);
+        ref float row1 = ref Unsafe.Add(ref row0, w);
+        var lanesTimesTwo = Vector128.Create(0, 2, 4, 6);
+        var width = Vector128.Create(w);
+        // Window j0 + j + 3 reads up to column 2(j0 + j + 3) + 1 ≤ 2·Wo − 1 < W: the loads stay in the row.
+        for (int j = 0; j < at.Length; j += step)
+        {
+            if (j > at.Length - step) j = at.Length - step;
+            int col = (j0 + j) * 2;
+            Pairs(ref Unsafe.Add(ref row0, col), out var a, out var b);
+            Pairs(ref Unsafe.Add(ref row1, col), out var c, out var d);
+            var best = a;
+            var which = Vector128<int>.Zero;
+            Take(ref best, ref which, b, 1);
+            Take(ref best, ref which, c, 2);
+            Take(ref best, ref which, d, 3);
+            // Candidate 0..3 is (row, column) = (which >> 1, which & 1) of the window.
+            var index = Vector128.Create(r0 * w + col) + lanesTimesTwo + (which & Vector128<int>.One) + Vector128.ShiftRightArithmetic(which, 1) * width;
+            index.StoreUnsafe(ref MemoryMarshal.GetReference(at), (nuint)j);
+        }
+        return at.Length;
+
+        static void Pairs(ref float start, out Vector128<float> left, out Vector128<float> right)
+        {
+            var lo = Vector128.LoadUnsafe(ref Unsafe.As<float, long>(ref start));
+            var hi = Vector128.LoadUnsafe(ref Unsafe.As<float, long>(ref Unsafe.Add(ref start, 4)));
+            left = Vector128.Narrow(lo, hi).AsSingle();
+            right = Vector128.Narrow(Vector128.ShiftRightLogical(lo, 32), Vector128.ShiftRightLogical(hi, 32)).AsSingle();
+        }
+
+        // Consider's test on 4 windows: take v where the best so far is not NaN and !(v <= best).
+        static void Take(ref Vector128<float> best, ref Vector128<int> which, Vector128<float> v, int candidate)
+        {
+            var take = Vector128.AndNot(Vector128.Equals(best, best), Vector128.LessThanOrEqual(v, best));
+            best = Vector128.ConditionalSelect(take, v, best);
+            which = Vector128.ConditionalSelect(take.AsInt32(), Vector128.Create(candidate), which);
         }
     }
 

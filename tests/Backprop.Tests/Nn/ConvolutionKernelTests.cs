@@ -1,3 +1,4 @@
+using System.Numerics;
 using Backprop.Kernels;
 
 namespace Backprop.Tests.Nn;
@@ -71,7 +72,10 @@ public class ConvolutionKernelTests
     }
 
     [Theory]
-    [InlineData(2, 2, 0, 1, 8, 8)]     // the LeNet pooling
+    [InlineData(2, 2, 0, 1, 8, 8)]     // 4 windows a row: one step of the 4-wide float path
+    [InlineData(2, 2, 0, 1, 10, 10)]   // LeNet's second pooling, 5 windows a row: two overlapping steps
+    [InlineData(2, 2, 0, 1, 6, 37)]    // 18 windows a row: four steps and an overlapping fifth
+    [InlineData(2, 2, 0, 1, 6, 6)]     // 3 windows a row: the scalar loop
     [InlineData(2, 2, 0, 1, 7, 9)]     // odd sizes: the last row and column are in no window
     [InlineData(3, 3, 0, 1, 9, 7)]     // non-overlapping, k ≠ 2
     [InlineData(3, 2, 1, 1, 7, 7)]     // overlapping and padded: maxima shared by two windows add up
@@ -79,36 +83,44 @@ public class ConvolutionKernelTests
     [InlineData(3, 1, 1, 1, 4, 4)]
     public void MaxPoolKernelsMatchTheArgmaxReference(int k, int s, int pad, int dilation, int h, int w)
     {
+        CompareMaxPoolKernels<double>(k, s, pad, dilation, h, w);
+        CompareMaxPoolKernels<float>(k, s, pad, dilation, h, w);
+    }
+
+    private static void CompareMaxPoolKernels<T>(int k, int s, int pad, int dilation, int h, int w) where T : unmanaged, IFloatingPointIeee754<T>
+    {
         const int planes = 5;
-        var x = Tensor.RandomNormal([planes, h, w], 4, DType.Float64).ToDoubleArray();
-        // Ties (the first maximum must win), infinities and NaNs (the first NaN must win).
-        for (int i = 0; i < x.Length; i += 7) x[i] = Math.Round(x[i]);
+        var dtype = typeof(T) == typeof(float) ? DType.Float32 : DType.Float64;
+        var x = Tensor.RandomNormal([planes, h, w], 4, dtype).Span<T>().ToArray();
+        // Ties (the first maximum must win; ReLU outputs are full of zeros), infinities and NaNs (the first NaN must win).
+        for (int i = 0; i < x.Length; i += 7) x[i] = T.Round(x[i]);
         for (int i = 3; i < x.Length; i += 11) x[i] = x[i - 1];
-        x[5] = double.NaN;
-        x[6] = double.NaN;
-        x[w + 2] = double.NegativeInfinity;
-        x[^1] = double.PositiveInfinity;
+        for (int i = 0; i < x.Length; i += 5) x[i] = T.Max(x[i], T.Zero);
+        x[5] = T.NaN;
+        x[6] = T.NaN;
+        x[w + 3] = T.NaN;
+        x[w + 2] = T.NegativeInfinity;
+        x[^1] = T.PositiveInfinity;
         int oh = Pooling.OutSize(h, k, s, pad, dilation), ow = Pooling.OutSize(w, k, s, pad, dilation);
-        var y = new double[planes * oh * ow];
+        var y = new T[planes * oh * ow];
         var indices = new int[y.Length];
-        Pooling.MaxArgmaxNaive<double>(planes, h, w, k, s, pad, dilation, x, y, indices);
-        var fastY = new double[y.Length];
-        Pooling.MaxForward<double>(planes, h, w, k, s, pad, dilation, x, fastY);
+        Pooling.MaxArgmaxNaive<T>(planes, h, w, k, s, pad, dilation, x, y, indices);
+        var fastY = new T[y.Length];
+        Pooling.MaxForward<T>(planes, h, w, k, s, pad, dilation, x, fastY);
         Assert.Equal(y, fastY);   // bit for bit, NaN where NaN
 
-        var g = Tensor.RandomNormal([planes, h, w], 5, DType.Float64).ToDoubleArray();
-        var selected = new double[y.Length];
-        var gathered = new double[y.Length];
-        Pooling.MaxSelect<double>(planes, h, w, k, s, pad, dilation, x, g, selected);
-        Pooling.GatherBlocks<double>(g, indices, 1, gathered);
+        var g = Tensor.RandomNormal([planes, h, w], 5, dtype).Span<T>().ToArray();
+        var selected = new T[y.Length];
+        var gathered = new T[y.Length];
+        Pooling.MaxSelect<T>(planes, h, w, k, s, pad, dilation, x, g, selected);
+        Pooling.GatherBlocks<T>(g, indices, 1, gathered);
         Assert.Equal(gathered, selected);
 
-        var gy = Tensor.RandomNormal([planes, oh, ow], 6, DType.Float64).ToDoubleArray();
-        var scattered = new double[x.Length];
-        var reference = new double[x.Length];
-        var fastGx = Enumerable.Repeat(double.NaN, x.Length).ToArray();
-        Pooling.ScatterAddBlocks<double>(gy, indices, 1, reference);
-        Pooling.MaxScatter<double>(planes, h, w, k, s, pad, dilation, x, gy, fastGx);
+        var gy = Tensor.RandomNormal([planes, oh, ow], 6, dtype).Span<T>().ToArray();
+        var reference = new T[x.Length];
+        var fastGx = Enumerable.Repeat(T.NaN, x.Length).ToArray();
+        Pooling.ScatterAddBlocks<T>(gy, indices, 1, reference);
+        Pooling.MaxScatter<T>(planes, h, w, k, s, pad, dilation, x, gy, fastGx);
         Assert.Equal(reference, fastGx);
     }
 
