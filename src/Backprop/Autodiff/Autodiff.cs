@@ -1,3 +1,5 @@
+using Backprop.Kernels;
+
 namespace Backprop;
 
 /// <summary>
@@ -202,10 +204,7 @@ public static class Autodiff
                     if (!ShapeUtil.SameShape(g.Dims, input.Dims))
                         throw new BackpropException($"The VJP of op '{node.Op.Name}' returned a gradient of shape {ShapeUtil.Format(g.Dims)} for input {i} of shape {ShapeUtil.Format(input.Dims)}.");
                     if (input.Node is { } producer) producer.PendingGrad = Accumulate(producer.PendingGrad, g);
-                    // A leaf's first gradient is copied when plain: a rule may hand the same tensor to two
-                    // inputs (Add gives gy to both), and a user or optimizer editing one .Grad in place
-                    // must not change the other.
-                    else input.Grad = input.Grad is null && g.Level == 0 ? g.Clone() : Accumulate(input.Grad, g);
+                    else AccumulateIntoLeaf(input, g);
                 }
                 if (!retainGraph) node.Release();
             }
@@ -217,6 +216,30 @@ public static class Autodiff
     }
 
     private static Tensor Accumulate(Tensor? existing, Tensor g) => existing is null ? g : existing + g;
+
+    /// <summary>
+    /// Adds a gradient to a leaf's <see cref="Tensor.Grad"/>. A plain gradient is copied the first time (a
+    /// rule may hand the same tensor to two inputs, as Add gives gy to both, and an optimizer editing one
+    /// .Grad in place must not change the other; it may also be pooled memory of the step) and added in
+    /// place after that, as PyTorch's AccumulateGrad does: a training loop that keeps its gradients
+    /// (<c>ZeroGrad(setToNone: false)</c>) then allocates nothing for them.
+    /// </summary>
+    private static void AccumulateIntoLeaf(Tensor leaf, Tensor g)
+    {
+        var existing = leaf.Grad;
+        if (existing is null)
+        {
+            leaf.Grad = g.Level == 0 ? g.Clone() : g;
+            return;
+        }
+        if (existing.Level == 0 && g.Level == 0 && existing.DType == g.DType && ShapeUtil.SameShape(existing.Dims, g.Dims))
+        {
+            existing.MarkModified();
+            Elementwise.Binary<AddOperator>(existing, g, existing);
+            return;
+        }
+        leaf.Grad = existing + g;
+    }
 
     /// <summary>The nodes reachable from <paramref name="root"/> at <paramref name="level"/>, inputs before users.</summary>
     private static List<Node> TopologicalOrder(Node root, int level)

@@ -30,7 +30,7 @@ public enum BenchEngine
 {
     /// <summary>The compiled step (<see cref="MlpTrainingStep"/>) with reused batch buffers, as the Trainer uses it.</summary>
     Fused,
-    /// <summary>The define-by-run engine with a new batch tensor per step: the training loop as it was before the compiled step.</summary>
+    /// <summary>The define-by-run engine, as the Trainer runs it for models the compiled step does not cover.</summary>
     Autodiff,
 }
 
@@ -65,6 +65,7 @@ public static class TrainingBenchmark
         for (int i = 0; i < order.Length; i++) order[i] = i;
 
         MlpTrainingStep? step = null;
+        var batches = engine == BenchEngine.Autodiff ? new Trainer.BatchBuffers(data, workload.BatchSize) : null;
         if (engine == BenchEngine.Fused)
             step = MlpTrainingStep.TryCreate(model, workload.Task, workload.BatchSize, out var reason)
                 ?? throw new BackpropException($"The compiled step does not support this network: {reason}.");
@@ -92,11 +93,13 @@ public static class TrainingBenchmark
                 }
                 else
                 {
-                    var x = Trainer.GatherRows(features, rows);
-                    var y = Trainer.GatherRows(targets, rows);
+                    // The Trainer's closure path, as it runs for any module the compiled step does not cover:
+                    // reused batch tensors, one tensor-pool scope per step, gradients zeroed in place.
+                    var (x, y) = batches!.Gather(data, rows);
+                    using var scope = TensorPool.BeginScope();
                     loss = sgd.Step(() =>
                     {
-                        sgd.ZeroGrad();
+                        sgd.ZeroGrad(setToNone: false);
                         var l = TaskHead.Loss(workload.Task, model.Forward(x), y);
                         l.Backward();
                         return l;
