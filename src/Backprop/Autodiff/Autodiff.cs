@@ -177,6 +177,11 @@ public static class Autodiff
         }
         var order = TopologicalOrder(root.Node, level);
         root.Node.PendingGrad = seed;
+        // The eager graph is the lowest level, so every value its rules read is plain, and with a plain seed
+        // every gradient they compute is plain too: nothing recorded can hold one, and the leaves get copies
+        // or in-place sums. So the pass's own temporaries are pooled and handed back when it ends, with or
+        // without a scope around it (transform levels keep ordinary memory: their gradients are results).
+        using var temporaries = level == EagerLevel && seed.Level == 0 ? TensorPool.BeginScope() : default;
         try
         {
             var needs = new bool[8];

@@ -86,6 +86,28 @@ public class TensorPoolTests
     }
 
     [Fact]
+    public void BackwardPoolsItsOwnTemporariesWithoutAScope()
+    {
+        var w = Tensor.RandomNormal([32, 16], new Rng(5));
+        w.RequiresGrad = true;
+        var x = Tensor.RandomNormal([8, 16], new Rng(6));
+        TensorPool.ReleaseCached();
+        var loss = x.MatMul(w, transposeB: true).Tanh().Sum();
+        var output = x.MatMul(w, transposeB: true).Tanh();
+        loss.Backward();
+        long cached = TensorPool.CachedBytes;
+        Assert.True(cached > 0, "the backward pass handed its temporaries to the cache");
+        var expected = w.Grad!.ToDoubleArray();
+
+        w.ZeroGrad();
+        x.MatMul(w, transposeB: true).Tanh().Sum().Backward();
+        Assert.Equal(cached, TensorPool.CachedBytes);
+        Assert.Equal(expected, w.Grad!.ToDoubleArray());
+        // Forward values outside any scope are ordinary memory and stay readable after backward.
+        Assert.Equal(8 * 32, output.ToDoubleArray().Length);
+    }
+
+    [Fact]
     public void NestedScopesReleaseOnlyTheirOwnTensors()
     {
         var x = Tensor.FromArray([1f, 2f], 2);
