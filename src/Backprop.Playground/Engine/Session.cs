@@ -27,6 +27,7 @@ public sealed class Session
     private Sgd _optimizer;
     private int[] _order;
     private int _cursor;
+    private MlpExplanation? _forwardMode;
 
     public Session(PlaygroundState state, TrainingData data)
     {
@@ -268,6 +269,50 @@ public sealed class Session
     }
 
     /// <summary>
+    /// <c>backprop explain --mode forward</c> on this network: <see cref="Explainer"/> with its forward-mode
+    /// scheme (<see cref="MlpExplanation.ForwardMode"/>: what forward mode carries through each layer, and
+    /// the multiply-adds and numbers held by both modes), run on the next mini-batch and the current weights
+    /// when first asked for, without training on it. Kept for the session: its counts depend only on the
+    /// layer sizes and m, and running the scheme costs what forward mode costs.
+    /// </summary>
+    public MlpExplanation ForwardModeExplanation
+    {
+        get
+        {
+            if (_forwardMode is null)
+            {
+                var (x, y) = Batch(NextBatchRows.ToArray());
+                _forwardMode = Explain(x, y, new ExplainOptions { ForwardMode = true });
+            }
+            return _forwardMode;
+        }
+    }
+
+    /// <summary>Training rows <paramref name="rows"/> as explain takes them: X (m, n_0) in float64, and the targets' values.</summary>
+    private (Tensor X, double[] Y) Batch(int[] rows)
+    {
+        int m = rows.Length, k = Data.Inputs;
+        var x = new double[m * k];
+        var trainX = _train.Features.AsSpan<float>();
+        for (int i = 0; i < m; i++)
+            for (int c = 0; c < k; c++) x[i * k + c] = trainX[rows[i] * k + c];
+        return (Tensor.FromArray(x, [m, k], DType.Float64), rows.Select(r => Data.TrainY[r]).ToArray());
+    }
+
+    /// <summary><see cref="Explainer"/> on a batch from <see cref="Batch"/> and the current weights.</summary>
+    private MlpExplanation Explain(Tensor batchX, double[] yValues, ExplainOptions options)
+    {
+        int m = yValues.Length;
+        var explainTask = Task switch { TaskKind.Binary => ExplainTask.Binary, TaskKind.Multiclass => ExplainTask.Multiclass, _ => ExplainTask.Regression };
+        var batchY = Task == TaskKind.Multiclass ? Tensor.FromArray(yValues, [m], DType.Float64) : Tensor.FromArray(yValues, [m, 1], DType.Float64);
+        var layers = new List<ExplainLayer>();
+        for (int l = 1; l <= L; l++)
+            layers.Add(new ExplainLayer(Layers[l - 1].Weight.Detach().To(DType.Float64), Layers[l - 1].Bias!.Detach().To(DType.Float64),
+                l == L ? "identity" : ActivationName));
+        return Explainer.Explain(layers, explainTask, batchX, batchY, options);
+    }
+
+    /// <summary>
     /// The Step button: explains the next mini-batch with <see cref="Explainer"/> on the current weights
     /// (float64, the course's column layout), then trains on it with the compiled step and updates, and
     /// records both so the page can walk the backward pass and check one against the other.
@@ -275,23 +320,11 @@ public sealed class Session
     public ExplainedStep StepExplained()
     {
         var rows = NextBatchRows.ToArray();
-        int m = rows.Length, k = Data.Inputs;
-        var x = new double[m * k];
-        var trainX = _train.Features.AsSpan<float>();
-        for (int i = 0; i < m; i++)
-            for (int c = 0; c < k; c++) x[i * k + c] = trainX[rows[i] * k + c];
-        var batchX = Tensor.FromArray(x, [m, k], DType.Float64);
-        var yValues = rows.Select(r => Data.TrainY[r]).ToArray();
-        var explainTask = Task switch { TaskKind.Binary => ExplainTask.Binary, TaskKind.Multiclass => ExplainTask.Multiclass, _ => ExplainTask.Regression };
-        var batchY = Task == TaskKind.Multiclass ? Tensor.FromArray(yValues, [m], DType.Float64) : Tensor.FromArray(yValues, [m, 1], DType.Float64);
-        var layers = new List<ExplainLayer>();
-        for (int l = 1; l <= L; l++)
-            layers.Add(new ExplainLayer(Layers[l - 1].Weight.Detach().To(DType.Float64), Layers[l - 1].Bias!.Detach().To(DType.Float64),
-                l == L ? "identity" : ActivationName));
+        int m = rows.Length;
+        var (batchX, yValues) = Batch(rows);
         var wBefore = Layers.Select(layer => layer.Weight.ToDoubleArray()).ToArray();
         var bBefore = Layers.Select(layer => layer.Bias!.ToDoubleArray()).ToArray();
-        var explanation = Explainer.Explain(layers, explainTask, batchX, batchY,
-            new ExplainOptions { Source = $"{Data.Source}, epoch {Epoch}, training rows {string.Join(", ", rows)}" });
+        var explanation = Explain(batchX, yValues, new ExplainOptions { Source = $"{Data.Source}, epoch {Epoch}, training rows {string.Join(", ", rows)}" });
 
         _step.GatherBatch(_train, rows);
         double lossBefore = _step.Step(m);

@@ -1,3 +1,5 @@
+using Backprop.Kernels;
+
 namespace Backprop;
 
 /// <summary>
@@ -175,6 +177,11 @@ public static class Autodiff
         }
         var order = TopologicalOrder(root.Node, level);
         root.Node.PendingGrad = seed;
+        // The eager graph is the lowest level, so every value its rules read is plain, and with a plain seed
+        // every gradient they compute is plain too: nothing recorded can hold one, and the leaves get copies
+        // or in-place sums. So the pass's own temporaries are pooled and handed back when it ends, with or
+        // without a scope around it (transform levels keep ordinary memory: their gradients are results).
+        using var temporaries = level == EagerLevel && seed.Level == 0 ? TensorPool.BeginScope() : default;
         try
         {
             var needs = new bool[8];
@@ -202,10 +209,7 @@ public static class Autodiff
                     if (!ShapeUtil.SameShape(g.Dims, input.Dims))
                         throw new BackpropException($"The VJP of op '{node.Op.Name}' returned a gradient of shape {ShapeUtil.Format(g.Dims)} for input {i} of shape {ShapeUtil.Format(input.Dims)}.");
                     if (input.Node is { } producer) producer.PendingGrad = Accumulate(producer.PendingGrad, g);
-                    // A leaf's first gradient is copied when plain: a rule may hand the same tensor to two
-                    // inputs (Add gives gy to both), and a user or optimizer editing one .Grad in place
-                    // must not change the other.
-                    else input.Grad = input.Grad is null && g.Level == 0 ? g.Clone() : Accumulate(input.Grad, g);
+                    else AccumulateIntoLeaf(input, g);
                 }
                 if (!retainGraph) node.Release();
             }
@@ -217,6 +221,30 @@ public static class Autodiff
     }
 
     private static Tensor Accumulate(Tensor? existing, Tensor g) => existing is null ? g : existing + g;
+
+    /// <summary>
+    /// Adds a gradient to a leaf's <see cref="Tensor.Grad"/>. A plain gradient is copied the first time (a
+    /// rule may hand the same tensor to two inputs, as Add gives gy to both, and an optimizer editing one
+    /// .Grad in place must not change the other; it may also be pooled memory of the step) and added in
+    /// place after that, as PyTorch's AccumulateGrad does: a training loop that keeps its gradients
+    /// (<c>ZeroGrad(setToNone: false)</c>) then allocates nothing for them.
+    /// </summary>
+    private static void AccumulateIntoLeaf(Tensor leaf, Tensor g)
+    {
+        var existing = leaf.Grad;
+        if (existing is null)
+        {
+            leaf.Grad = g.Level == 0 ? g.Clone() : g;
+            return;
+        }
+        if (existing.Level == 0 && g.Level == 0 && existing.DType == g.DType && ShapeUtil.SameShape(existing.Dims, g.Dims))
+        {
+            existing.MarkModified();
+            Elementwise.Binary<AddOperator>(existing, g, existing);
+            return;
+        }
+        leaf.Grad = existing + g;
+    }
 
     /// <summary>The nodes reachable from <paramref name="root"/> at <paramref name="level"/>, inputs before users.</summary>
     private static List<Node> TopologicalOrder(Node root, int level)

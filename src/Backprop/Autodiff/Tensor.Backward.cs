@@ -23,6 +23,14 @@ public sealed partial class Tensor
         Autodiff.Backward(root, gradient, Autodiff.EagerLevel, retainGraph);
     }
 
-    /// <summary>Clears <see cref="Grad"/> (PyTorch's <c>zero_grad(set_to_none=True)</c>).</summary>
-    public void ZeroGrad() => Grad = null;
+    /// <summary>
+    /// Clears <see cref="Grad"/>: drops it (<paramref name="setToNone"/>, the default, as PyTorch's
+    /// <c>zero_grad(set_to_none=True)</c>), or fills it with zeros in place so that the next backward pass
+    /// adds into the same memory instead of allocating a new gradient (<c>set_to_none=False</c>).
+    /// </summary>
+    public void ZeroGrad(bool setToNone = true)
+    {
+        if (setToNone || Grad is not { Level: 0 } grad) Grad = null;
+        else grad.Fill(0);
+    }
 }

@@ -254,10 +254,12 @@ public sealed record ModeCost(string Mode, long ForwardMultiplyAdds, long Deriva
 /// <param name="Combine">The last step: dW[k] = Σ_j ∂L/∂z[L] · ∂z[L]/∂W[k].</param>
 /// <param name="Gradients">dW[l] and db[l] from forward mode, each checked against the backward pass.</param>
 /// <param name="Costs">Reverse mode, then forward mode.</param>
+/// <param name="Parameters">P, the weights and biases of the network: forward mode carries a tangent for each.</param>
 /// <param name="Answer">One sentence answering the question from the counts.</param>
 public sealed record ForwardModeScheme(
     IReadOnlyList<ForwardModeLayer> Layers,
     Formula Combine,
     IReadOnlyList<ExplainStep> Gradients,
     IReadOnlyList<ModeCost> Costs,
+    long Parameters,
     string Answer);

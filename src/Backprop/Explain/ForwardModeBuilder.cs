@@ -194,6 +194,6 @@ internal static class ForwardModeBuilder
             $"We can: forward mode computed the same dW during the forward pass, but it took {forwardModeMacs:N0} multiply-adds for the derivatives against reverse mode's {reverseMacs:N0} ({workRatio:0.#}×) " +
             $"and held {forwardPeak:N0} numbers against {reversePeak:N0} ({memRatio:0.#}×), because it carries a tangent for every one of the P = {parameters:N0} parameters through every later layer, " +
             $"while reverse mode carries one cotangent back, once, since the loss is a single number.");
-        return new ForwardModeScheme(layers, combine, gradients, costs, answer);
+        return new ForwardModeScheme(layers, combine, gradients, costs, parameters, answer);
     }
 }

@@ -239,10 +239,13 @@ public abstract class Module
         }
     }
 
-    /// <summary>Clears every parameter's gradient (PyTorch's <c>zero_grad(set_to_none=True)</c>).</summary>
-    public void ZeroGrad()
+    /// <summary>
+    /// Clears every parameter's gradient: drops it (PyTorch's <c>zero_grad(set_to_none=True)</c>), or with
+    /// <paramref name="setToNone"/> false zeroes it in place for the next backward pass to add into.
+    /// </summary>
+    public void ZeroGrad(bool setToNone = true)
     {
-        foreach (var (_, parameter) in NamedParameters()) parameter.ZeroGrad();
+        foreach (var (_, parameter) in NamedParameters()) parameter.ZeroGrad(setToNone);
     }
 
     // ---- modes and dtype ---------------------------------------------------------------------------

@@ -24,9 +24,32 @@ public sealed class Sequential : Module
 
     public Module this[int index] => _layers[index];
 
+    /// <summary>
+    /// Applies the layers in order. A <see cref="Linear"/> followed by an activation module runs as one
+    /// fused op (<see cref="Linear.Forward(Tensor, Activation, double)"/>): the same values, one output and
+    /// one backward step instead of three.
+    /// </summary>
     public override Tensor Forward(Tensor x)
     {
-        foreach (var layer in _layers) x = layer.Forward(x);
+        for (int i = 0; i < _layers.Length; i++)
+        {
+            if (_layers[i] is Linear linear && i + 1 < _layers.Length && ActivationOf(_layers[i + 1]) is var (activation, slope))
+            {
+                x = linear.Forward(x, activation, slope);
+                i++;
+            }
+            else x = _layers[i].Forward(x);
+        }
         return x;
     }
+
+    private static (Activation, double)? ActivationOf(Module module) => module switch
+    {
+        ReLU => (Activation.Relu, 0),
+        LeakyReLU leaky => (Activation.LeakyRelu, leaky.NegativeSlope),
+        Tanh => (Activation.Tanh, 0),
+        Sigmoid => (Activation.Sigmoid, 0),
+        Softplus => (Activation.Softplus, 0),
+        _ => null,
+    };
 }

@@ -45,7 +45,7 @@ internal sealed class AddOp : LinearOp
     {
         TensorOps.CheckSameDType(a, b, name);
         var dims = ShapeUtil.SameShape(a.Dims, b.Dims) ? a.Dims : ShapeUtil.Broadcast(a.Dims, b.Dims, name);
-        var y = TensorOps.NewOutput(dims, a.DType);
+        var y = TensorOps.NewOutputToOverwrite(dims, a.DType);
         Elementwise.Binary<TOp>(a, b, y);
         return y;
     }
@@ -118,7 +118,7 @@ internal sealed class NegOp : LinearOp
     public override string Name => "Neg";
     public override Tensor Forward(Tensor[] x)
     {
-        var y = TensorOps.NewOutput(x[0].Dims, x[0].DType);
+        var y = TensorOps.NewOutputToOverwrite(x[0].Dims, x[0].DType);
         Elementwise.Unary<NegateOperator>(x[0], y);
         return y;
     }

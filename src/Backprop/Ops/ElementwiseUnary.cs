@@ -10,7 +10,7 @@ public abstract class KernelUnaryOp<TOperator> : ElementwiseUnaryOp where TOpera
 
     public override Tensor Forward(Tensor[] x)
     {
-        var y = TensorOps.NewOutput(x[0].Dims, x[0].DType);
+        var y = TensorOps.NewOutputToOverwrite(x[0].Dims, x[0].DType);
         Elementwise.Unary<TOperator>(x[0], y, Parameter);
         return y;
     }

@@ -1,3 +1,5 @@
+using Backprop.Kernels;
+
 namespace Backprop;
 
 /// <summary>
@@ -6,15 +8,28 @@ namespace Backprop;
 /// forms log σ(z), which is −∞ in float32 for z below about −88. The rule is where the course's
 /// δ = ŷ − y comes from: ∂ℓ/∂z = σ(z) − t (math.md §2), and ∂ℓ/∂t = −z.
 /// </summary>
+/// <remarks>
+/// The forward pass is one kernel that also writes ∂ℓ/∂z = (σ(z) − t)/n (one exponential per element
+/// serves both, <see cref="FusedLosses"/>), and the VJP of plain values scales that by gy instead of
+/// recomputing it: the loss with its gradient, as the compiled step has it. The mean is accumulated in
+/// double. Values that are themselves being differentiated take the rule written with tensor ops.
+/// </remarks>
 internal sealed class BinaryCrossEntropyWithLogitsOp : Op
 {
     public override string Name => "BinaryCrossEntropyWithLogits";
 
+    /// <summary>∂ℓ/∂z from the forward pass, (σ(z) − t)/n, in z's shape.</summary>
+    private Tensor? _logitGradient;
+
     public override Tensor Forward(Tensor[] x)
     {
         Tensor z = x[0], t = x[1];
-        var perElement = z.Relu() - z * t + (-z.Abs()).Exp().Log1p();
-        return perElement.Mean();
+        var dz = TensorOps.NewOutputToOverwrite(z.Dims, z.DType);
+        double loss = z.DType == DType.Float32
+            ? FusedLosses.BinaryCrossEntropyWithLogitsForwardBackward(dz.Span<float>(), z.Span<float>(), t.Span<float>(), z.Length)
+            : FusedLosses.BinaryCrossEntropyWithLogitsForwardBackward(dz.Span<double>(), z.Span<double>(), t.Span<double>(), z.Length);
+        _logitGradient = dz;
+        return Tensor.Scalar(loss, z.DType);
     }
 
     public override Tensor? Jvp(Tensor[] x, Tensor?[] tx, Tensor y) => PerElementTangent(x, tx)?.Mean();
@@ -35,6 +50,14 @@ internal sealed class BinaryCrossEntropyWithLogitsOp : Op
     public override void Vjp(Tensor gy, Tensor[] x, Tensor y, ReadOnlySpan<bool> needsGrad, Tensor?[] gx)
     {
         Tensor z = x[0], t = x[1];
+        if (needsGrad[0] && gy.Level == 0 && z.Level == 0 && t.Level == 0 && _logitGradient is { } dz)
+        {
+            var g = TensorOps.NewOutputToOverwrite(z.Dims, z.DType);
+            if (g.Length > 0) Elementwise.Binary<MultiplyOperator>(dz, gy, g);
+            gx[0] = g;
+            if (needsGrad[1]) gx[1] = -z * (gy * (1.0 / z.Length));
+            return;
+        }
         var scale = gy * (1.0 / z.Length);
         if (needsGrad[0]) gx[0] = (z.Sigmoid() - t) * scale;
         if (needsGrad[1]) gx[1] = -z * scale;

@@ -33,7 +33,7 @@ internal sealed class MatMulOp(bool transA, bool transB) : Op
         batch.CopyTo(yDims, 0);
         yDims[^2] = m;
         yDims[^1] = n;
-        var y = TensorOps.NewOutput(yDims, a.DType);
+        var y = TensorOps.NewOutputToOverwrite(yDims, a.DType);
         int batchCount = ShapeUtil.Product(batch);
         int aSize = aRows * aCols, bSize = bRows * bCols, ySize = m * n;
         bool simple = ShapeUtil.SameShape(batchA, batchB);

@@ -7,8 +7,16 @@ namespace Backprop;
 /// </summary>
 public static partial class TensorOps
 {
-    /// <summary>A fresh plain output tensor of the given shape and dtype.</summary>
-    internal static Tensor NewOutput(int[] dims, DType dtype) => new(dims, dtype);
+    /// <summary>A zeroed output tensor: from the <see cref="TensorPool"/> inside a scope, otherwise fresh memory.</summary>
+    internal static Tensor NewOutput(int[] dims, DType dtype) =>
+        TensorPool.TryRent(ShapeUtil.Product(dims), dtype, clear: true) is { } storage ? new(storage, 0, dims, dtype) : new(dims, dtype);
+
+    /// <summary>
+    /// An output tensor whose values are unspecified (pooled memory is not zeroed): only for kernels that
+    /// write every element.
+    /// </summary>
+    internal static Tensor NewOutputToOverwrite(int[] dims, DType dtype) =>
+        TensorPool.TryRent(ShapeUtil.Product(dims), dtype, clear: false) is { } storage ? new(storage, 0, dims, dtype) : new(dims, dtype);
 
     internal static void CheckSameDType(Tensor a, Tensor b, string opName)
     {

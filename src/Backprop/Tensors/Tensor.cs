@@ -76,7 +76,18 @@ public sealed partial class Tensor
     public int Size(int axis) => Dims[ShapeUtil.NormalizeAxis(axis, Rank)];
 
     /// <summary>The accumulated gradient of a leaf after <see cref="Backward(bool)"/>; null before.</summary>
-    public Tensor? Grad { get; set; }
+    /// <remarks>A gradient outlives the step that computed it, so a tensor assigned here is never handed back to the <see cref="TensorPool"/>.</remarks>
+    public Tensor? Grad
+    {
+        get => _grad;
+        set
+        {
+            TensorPool.MarkEscaped(value);
+            _grad = value;
+        }
+    }
+
+    private Tensor? _grad;
 
     /// <summary>
     /// Whether <see cref="Backward(bool)"/> computes a gradient for this tensor. Setting it on a plain
@@ -132,8 +143,13 @@ public sealed partial class Tensor
     internal Span<T> Span<T>() where T : unmanaged
     {
         if (Storage.Data is T[] array) return new Span<T>(array, Offset, Length);
-        throw new BackpropException($"This tensor holds {DType.Name()}, not {typeof(T).Name}.");
+        throw WrongSpan(typeof(T));
     }
+
+    private BackpropException WrongSpan(Type requested) => Storage.Released
+        ? new BackpropException($"This {DType.Name()} tensor of shape {ShapeUtil.Format(Dims)} was computed inside a TensorPool scope that has ended, " +
+            "and its memory went back to the pool. Read or Clone() the value inside the scope to keep it.")
+        : new BackpropException($"This tensor holds {DType.Name()}, not {requested.Name}.");
 
     internal void MarkModified() => Storage.Version++;
 

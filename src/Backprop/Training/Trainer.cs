@@ -202,9 +202,13 @@ public sealed class Trainer
                     // synchronised inside the closure; the stop flag is decided on the batch's first.
                     bool first = true;
                     var (x, y) = buffers!.Gather(train, rows);
+                    // The step's activations and gradients come from the tensor pool and go back to it at the
+                    // end of the step; the parameters' gradients are kept and zeroed in place, so a steady-state
+                    // step allocates no tensor memory.
+                    using var step = TensorPool.BeginScope();
                     var loss = _optimizer.Step(() =>
                     {
-                        _optimizer.ZeroGrad();
+                        _optimizer.ZeroGrad(setToNone: false);
                         if (_parallel is null)
                         {
                             var l = _loss(_model.Forward(x), y);
@@ -345,7 +349,8 @@ public sealed class Trainer
     }
 
     /// <summary>Batch tensors reused across steps: one of the full batch size, one for the last, smaller batch.</summary>
-    private sealed class BatchBuffers(TensorDataset data, int capacity)
+    /// <summary>The batch tensors of the closure path, reused from step to step: one for full batches, one for the last.</summary>
+    internal sealed class BatchBuffers(TensorDataset data, int capacity)
     {
         private (Tensor X, Tensor Y)? _full;
         private (Tensor X, Tensor Y)? _partial;

@@ -55,7 +55,7 @@ public enum BenchEngine
 {
     /// <summary>The compiled step (<see cref="MlpTrainingStep"/>) with reused batch buffers, as the Trainer uses it.</summary>
     Fused,
-    /// <summary>The define-by-run engine with a new batch tensor per step: the training loop as it was before the compiled step.</summary>
+    /// <summary>The define-by-run engine, as the Trainer runs it for models the compiled step does not cover.</summary>
     Autodiff,
 }
 
@@ -106,6 +106,7 @@ public static class TrainingBenchmark
             step = MlpTrainingStep.TryCreate(model, workload.Task, workload.BatchSize, out var reason);
             if (step is null) engineNote = $"the compiled step does not support this network ({reason}), so the define-by-run engine ran";
         }
+        var batches = step is null ? new Trainer.BatchBuffers(data, workload.BatchSize) : null;
         // The FLOP count is the same for both engines: the engine also skips the input's gradient.
         long flopsPerEpoch = 0;
         var counter = lenet ? null : MlpTrainingStep.TryCreate(model, workload.Task, 1, out _)!;
@@ -133,11 +134,13 @@ public static class TrainingBenchmark
                 }
                 else
                 {
-                    var x = Trainer.GatherRows(features, rows);
-                    var y = Trainer.GatherRows(targets, rows);
+                    // The Trainer's closure path, as it runs for any module the compiled step does not cover:
+                    // reused batch tensors, one tensor-pool scope per step, gradients zeroed in place.
+                    var (x, y) = batches!.Gather(data, rows);
+                    using var scope = TensorPool.BeginScope();
                     loss = sgd.Step(() =>
                     {
-                        sgd.ZeroGrad();
+                        sgd.ZeroGrad(setToNone: false);
                         var l = TaskHead.Loss(workload.Task, model.Forward(x), y);
                         l.Backward();
                         return l;

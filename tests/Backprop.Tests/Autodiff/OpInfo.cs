@@ -229,6 +229,29 @@ public static class OpInfos
             Backprop.Nn.OdeGradient.Adjoint, 1.5, 0.5, timeInput: true).Forward(x[0]), [[3, 2]], [Domain.Normal]);
         foreach (var o in ZeroSizeAndExtremeRows()) yield return o;
         foreach (var o in PyTorchOpRows()) yield return o;
+        foreach (var o in FusedLinearRows()) yield return o;
+    }
+
+    /// <summary>
+    /// Linear with its activation as one op (Ops/Linear.cs): every activation, with and without a bias,
+    /// one example, and a zero-size batch. Its own rank-2 rule is the only shape it takes; broadcasting
+    /// and other ranks go through MatMul and Add, which have their rows above.
+    /// </summary>
+    private static IEnumerable<OpInfo> FusedLinearRows()
+    {
+        (string Name, LinearActivation Activation)[] activations =
+        [
+            ("identity", LinearActivation.Identity), ("relu", LinearActivation.Relu), ("leaky_relu", LinearActivation.LeakyRelu),
+            ("tanh", LinearActivation.Tanh), ("sigmoid", LinearActivation.Sigmoid), ("softplus", LinearActivation.Softplus),
+        ];
+        foreach (var (name, activation) in activations)
+        {
+            yield return new OpInfo($"linear+{name}", x => TensorOps.LinearWith(x[0], x[1], x[2], activation, 0.1), [[3, 4], [5, 4], [5]], [Domain.Normal]);
+            yield return new OpInfo($"linear+{name} no bias", x => TensorOps.LinearWith(x[0], x[1], null, activation, 0.1), [[3, 4], [2, 4]], [Domain.Normal]);
+            yield return new OpInfo($"linear+{name} one example", x => TensorOps.LinearWith(x[0], x[1], x[2], activation, 0.1), [[1, 3], [4, 3], [4]], [Domain.Normal]);
+            yield return new OpInfo($"linear+{name} zero-size batch", x => TensorOps.LinearWith(x[0], x[1], x[2], activation, 0.1), [[0, 3], [2, 3], [2]], [Domain.Normal]);
+        }
+        yield return new OpInfo("linear (public)", x => x[0].Linear(x[1], x[2]), [[4, 3], [2, 3], [2]], [Domain.Normal]);
     }
 
     /// <summary>A fixed small network f: (·, inputs) → (·, 2) for the ODE rows; the same weights every call.</summary>

@@ -58,7 +58,9 @@ public abstract class GradientFlowOptimizer : Optimizer
             if (g is null) target.Fill(0);
             else target.CopyFrom(g);
         }
-        return loss;
+        // A copy cut from the graph: solvers keep a stage's loss for the next step (Dormand–Prince's first
+        // stage is the last one's), beyond the TensorPool scope of the step that computed it.
+        return loss.Detach().Clone();
     }
 
     /// <summary>destination ← origin + Σⱼ coefficients[j]·terms[j], skipping zero coefficients; destination may be origin or a term.</summary>

@@ -88,10 +88,13 @@ public abstract class Optimizer
     /// </summary>
     public abstract Tensor? Step(Func<Tensor>? lossClosure);
 
-    /// <summary>Clears every parameter's gradient.</summary>
-    public void ZeroGrad()
+    /// <summary>
+    /// Clears every parameter's gradient: drops it (the default, as PyTorch), or with
+    /// <paramref name="setToNone"/> false zeroes it in place, so that a training loop reuses the memory.
+    /// </summary>
+    public void ZeroGrad(bool setToNone = true)
     {
-        foreach (var p in _parameters) p.ZeroGrad();
+        foreach (var p in _parameters) p.ZeroGrad(setToNone);
     }
 
     /// <summary>
