@@ -39,7 +39,11 @@ internal static partial class CnnQuick
         int rounds = args.Length > 0 && int.TryParse(args[0], CultureInfo.InvariantCulture, out int r0) ? r0 : 5;
         bool cpu = args.Contains("cpu");
         foreach (var a in args)
+        {
             if (a.StartsWith("threads=", StringComparison.Ordinal)) Kernels.Gemm.MaxThreads = int.Parse(a[8..], CultureInfo.InvariantCulture);
+            if (a.StartsWith("budget=", StringComparison.Ordinal)) Convolution.ColumnBudget = int.Parse(a[7..], CultureInfo.InvariantCulture);
+        }
+        bool kernelsOnly = args.Contains("kernels");
         const int batch = 64;
         var rng = new Rng(0);
         var model = TrainingBenchmark.LeNet(rng);
@@ -73,6 +77,11 @@ internal static partial class CnnQuick
             return best;
         }
 
+        if (kernelsOnly)
+        {
+            ConvKernels(rounds, batch, rng, Time);
+            return;
+        }
         double totalForward = 0, totalBackward = 0;
         Console.WriteLine($"cnn step parts, batch {batch}, {Kernels.Gemm.MaxThreads} GEMM thread(s), best of {rounds} × {iterations}, µs of {(cpu ? "this thread's CPU time" : "wall-clock time")}:");
         for (int i = 0; i < layers.Length; i++)
@@ -132,8 +141,13 @@ internal static partial class CnnQuick
             Console.WriteLine($"  conv1 without bias {convOnly,8:F1}, + bias {add,8:F1}, bias gradient (SumTo) {reduce,8:F1}; relu {relu,8:F1}, relu mask {mask,8:F1}, gy·mask {mul,8:F1}");
         }
 
-        // The kernels alone on the two convolutions' shapes: no engine, no allocation of outputs.
-        Console.WriteLine("kernels, µs (GFLOP/s):");
+        ConvKernels(rounds, batch, rng, Time);
+    }
+
+    /// <summary>The kernels alone on the two convolutions' shapes: no engine, no allocation of outputs.</summary>
+    private static void ConvKernels(int rounds, int batch, Rng rng, Func<Action, double> Time)
+    {
+        Console.WriteLine($"kernels, column budget {Convolution.ColumnBudget}, {Gemm.MaxThreads} GEMM thread(s), µs (GFLOP/s):");
         foreach (var g in new[] { new ConvGeometry(batch, 1, 28, 28, 6, 5, 5, 1, 1, 2, 2, 1, 1), new ConvGeometry(batch, 6, 14, 14, 16, 5, 5, 1, 1, 0, 0, 1, 1) })
         {
             var xs = new float[g.N * g.C * g.H * g.W];
