@@ -10,7 +10,8 @@ namespace Backprop.Benchmarks;
 /// <summary>
 /// Where a step of the cnn bench workload goes: `-- cnn-quick [rounds]` times every layer's forward and
 /// backward on the define-by-run engine (batch 64, the bench's LeNet), the loss, the SGD update and a whole
-/// step, best of a few rounds each. A layer's backward time is (forward + Backward(gy)) − forward.
+/// step, best of a few rounds each, one tensor-pool scope per timed call as the bench has one per step.
+/// A layer's backward time is (forward + Backward(gy)) − forward.
 /// `-- cnn-quick [rounds] cpu` reports the calling thread's CPU time instead of wall-clock time: on a shared
 /// machine the wall clock counts the time other processes hold the core; the CPU time with one GEMM thread
 /// (`threads=1`) is the steadier measure of a kernel.
@@ -64,13 +65,16 @@ internal static partial class CnnQuick
         int iterations = 100;
         double Time(Action action)
         {
-            for (int i = 0; i < iterations / 10 + 1; i++) action();
+            for (int i = 0; i < iterations / 10 + 1; i++)
+                using (TensorPool.BeginScope()) action();
             double best = double.MaxValue;
             for (int r = 0; r < rounds; r++)
             {
                 long start = Stopwatch.GetTimestamp();
                 double cpuStart = ThreadCpuMicroseconds();
-                for (int i = 0; i < iterations; i++) action();
+                // One pool scope per call, as the bench runs one per step.
+                for (int i = 0; i < iterations; i++)
+                    using (TensorPool.BeginScope()) action();
                 double elapsed = cpu ? ThreadCpuMicroseconds() - cpuStart : Stopwatch.GetElapsedTime(start).TotalMicroseconds;
                 best = Math.Min(best, elapsed / iterations);
             }
@@ -95,8 +99,8 @@ internal static partial class CnnQuick
             {
                 var o = layer.Forward(input);
                 o.Backward(gy);
-                input.Grad = null;
-                foreach (var p in layer.Parameters()) p.Grad = null;
+                input.ZeroGrad(setToNone: false);
+                foreach (var p in layer.Parameters()) p.ZeroGrad(setToNone: false);
             });
             totalForward += forward;
             totalBackward += both - forward;
@@ -105,7 +109,7 @@ internal static partial class CnnQuick
         var logits = inputs[^1];
         double lossForward;
         using (Autodiff.NoGrad()) lossForward = Time(() => TaskHead.Loss(TaskKind.Multiclass, logits, y));
-        double lossBoth = Time(() => { TaskHead.Loss(TaskKind.Multiclass, logits, y).Backward(); logits.Grad = null; });
+        double lossBoth = Time(() => { TaskHead.Loss(TaskKind.Multiclass, logits, y).Backward(); logits.ZeroGrad(setToNone: false); });
         Console.WriteLine($"     loss       forward {lossForward,8:F1}  backward {lossBoth - lossForward,8:F1}");
         model.ZeroGrad();
         TaskHead.Loss(TaskKind.Multiclass, model.Forward(x), y).Backward();
@@ -114,7 +118,7 @@ internal static partial class CnnQuick
         Console.WriteLine($"  sum of parts {totalForward + lossBoth + totalBackward + update,8:F1} (forward {totalForward:F1}, backward {totalBackward:F1})");
         double step = Time(() =>
         {
-            sgd.ZeroGrad();
+            sgd.ZeroGrad(setToNone: false);
             var loss = TaskHead.Loss(TaskKind.Multiclass, model.Forward(x), y);
             loss.Backward();
             sgd.Step();

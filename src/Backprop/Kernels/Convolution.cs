@@ -51,46 +51,57 @@ public static class Convolution
     /// <summary>
     /// y (N, O, Ho, Wo) = conv(x (N, C, H, W), w (O, C, kH, kW)) + bias (O) per channel, cross-correlation as
     /// in PyTorch; an empty <paramref name="bias"/> adds nothing. The bias is added while each chunk's
-    /// output is copied into place, so it costs no pass of its own.
+    /// output is copied into place, so it costs no pass of its own. With <paramref name="savedColumns"/>
+    /// (at least <see cref="SavedColumnsLength"/> elements) the whole batch's column matrix is kept there,
+    /// laid out (K, N·L), for <see cref="TransposeWeight{T}"/> to reuse instead of unrolling x again; the
+    /// chunks still go through the GEMM one at a time while their columns are in cache.
     /// </summary>
-    public static void Forward<T>(in ConvGeometry g, ReadOnlySpan<T> x, ReadOnlySpan<T> w, Span<T> y, ReadOnlySpan<T> bias = default)
-        where T : unmanaged, IFloatingPointIeee754<T>
+    public static void Forward<T>(in ConvGeometry g, ReadOnlySpan<T> x, ReadOnlySpan<T> w, Span<T> y, ReadOnlySpan<T> bias = default,
+        Span<T> savedColumns = default) where T : unmanaged, IFloatingPointIeee754<T>
     {
         if (!bias.IsEmpty && bias.Length != g.O)
             throw new ArgumentException($"Convolution.Forward: the bias has {bias.Length} elements for {g.O} output channels.", nameof(bias));
+        bool save = !savedColumns.IsEmpty;
+        if (save && savedColumns.Length < SavedColumnsLength(g))
+            throw new ArgumentException($"Convolution.Forward: the saved column matrix needs {SavedColumnsLength(g)} elements; got {savedColumns.Length}.", nameof(savedColumns));
         int k = g.K, l = g.L, inSize = g.C * g.H * g.W, outSize = g.O * l;
         if (g.N == 0 || l == 0) return;
         int chunk = ImagesPerChunk(g);
-        var cols = ArrayPool<T>.Shared.Rent(Math.Max(1, k * chunk * l));
+        var cols = save ? null : ArrayPool<T>.Shared.Rent(Math.Max(1, k * chunk * l));
         var wide = chunk > 1 ? ArrayPool<T>.Shared.Rent(outSize * chunk) : null;
         try
         {
             for (int n0 = 0; n0 < g.N; n0 += chunk)
             {
                 int count = Math.Min(chunk, g.N - n0), ld = count * l;
-                var colSpan = cols.AsSpan(0, k * ld);
-                for (int i = 0; i < count; i++) Im2Col(g, x.Slice((n0 + i) * inSize, inSize), colSpan.Slice(i * l), ld);
+                // This chunk's column matrix: K rows of count·L columns, ldCols apart.
+                int ldCols = save ? g.N * l : ld;
+                var colSpan = save ? savedColumns.Slice(n0 * l) : cols.AsSpan(0, k * ld);
+                for (int i = 0; i < count; i++) Im2Col(g, x.Slice((n0 + i) * inSize, inSize), colSpan.Slice(i * l), ldCols);
                 var yChunk = y.Slice(n0 * outSize, count * outSize);
                 if (count == 1)
                 {
                     // (O, K) · (K, L) → (O, L), already the image's NCHW block
-                    Multiply(false, false, g.O, l, k, w, k, colSpan, l, T.Zero, yChunk, l);
+                    Multiply(false, false, g.O, l, k, w, k, colSpan, ldCols, T.Zero, yChunk, l);
                     if (!bias.IsEmpty)
                         for (int o = 0; o < g.O; o++) AddScalar(yChunk.Slice(o * l, l), bias[o], yChunk.Slice(o * l, l));
                     continue;
                 }
                 // (O, K) · (K, count·L) → (O, count·L), then each image's (O, L) block to its place in y
                 var wideSpan = wide.AsSpan(0, count * outSize);
-                Multiply(false, false, g.O, ld, k, w, k, colSpan, ld, T.Zero, wideSpan, ld);
+                Multiply(false, false, g.O, ld, k, w, k, colSpan, ldCols, T.Zero, wideSpan, ld);
                 ChannelMajorToBatch(wideSpan, g.O, count, l, yChunk, bias);
             }
         }
         finally
         {
-            ArrayPool<T>.Shared.Return(cols);
+            if (cols is not null) ArrayPool<T>.Shared.Return(cols);
             if (wide is not null) ArrayPool<T>.Shared.Return(wide);
         }
     }
+
+    /// <summary>Elements of the whole batch's column matrix, K·N·L, that <see cref="Forward{T}"/> can save.</summary>
+    public static long SavedColumnsLength(in ConvGeometry g) => (long)g.K * g.N * g.L;
 
     /// <summary>z (N, C, H, W) = the transpose of conv in x applied to gy (N, O, Ho, Wo): cols = wᵀ·gy, folded by col2im.</summary>
     public static void TransposeInput<T>(in ConvGeometry g, ReadOnlySpan<T> gy, ReadOnlySpan<T> w, Span<T> z) where T : unmanaged, IFloatingPointIeee754<T>
@@ -125,9 +136,17 @@ public static class Convolution
         }
     }
 
-    /// <summary>v (O, C, kH, kW) = the transpose of conv in w: Σ over chunks of gy (O, count·L) · colsᵀ (count·L, K).</summary>
-    public static void TransposeWeight<T>(in ConvGeometry g, ReadOnlySpan<T> x, ReadOnlySpan<T> gy, Span<T> v) where T : unmanaged, IFloatingPointIeee754<T>
+    /// <summary>
+    /// v (O, C, kH, kW) = the transpose of conv in w: Σ over chunks of gy (O, count·L) · colsᵀ (count·L, K).
+    /// With <paramref name="savedColumns"/> (the column matrix of x that <see cref="Forward{T}"/> saved) x is
+    /// not unrolled again; x is then not read.
+    /// </summary>
+    public static void TransposeWeight<T>(in ConvGeometry g, ReadOnlySpan<T> x, ReadOnlySpan<T> gy, Span<T> v, ReadOnlySpan<T> savedColumns = default)
+        where T : unmanaged, IFloatingPointIeee754<T>
     {
+        bool saved = !savedColumns.IsEmpty;
+        if (saved && savedColumns.Length < SavedColumnsLength(g))
+            throw new ArgumentException($"Convolution.TransposeWeight: the saved column matrix needs {SavedColumnsLength(g)} elements; got {savedColumns.Length}.", nameof(savedColumns));
         int k = g.K, l = g.L, inSize = g.C * g.H * g.W, outSize = g.O * l;
         if (g.N == 0 || l == 0)
         {
@@ -135,15 +154,22 @@ public static class Convolution
             return;
         }
         int chunk = ImagesPerChunk(g);
-        var cols = ArrayPool<T>.Shared.Rent(Math.Max(1, k * chunk * l));
+        var cols = saved ? null : ArrayPool<T>.Shared.Rent(Math.Max(1, k * chunk * l));
         var wide = chunk > 1 ? ArrayPool<T>.Shared.Rent(outSize * chunk) : null;
         try
         {
             for (int n0 = 0; n0 < g.N; n0 += chunk)
             {
                 int count = Math.Min(chunk, g.N - n0), ld = count * l;
-                var colSpan = cols.AsSpan(0, k * ld);
-                for (int i = 0; i < count; i++) Im2Col(g, x.Slice((n0 + i) * inSize, inSize), colSpan.Slice(i * l), ld);
+                int ldCols = saved ? g.N * l : ld;
+                ReadOnlySpan<T> colSpan;
+                if (saved) colSpan = savedColumns.Slice(n0 * l);
+                else
+                {
+                    var scratch = cols.AsSpan(0, k * ld);
+                    for (int i = 0; i < count; i++) Im2Col(g, x.Slice((n0 + i) * inSize, inSize), scratch.Slice(i * l), ld);
+                    colSpan = scratch;
+                }
                 ReadOnlySpan<T> gyChunk = gy.Slice(n0 * outSize, count * outSize);
                 if (count > 1)
                 {
@@ -151,12 +177,12 @@ public static class Convolution
                     gyChunk = wide.AsSpan(0, count * outSize);
                 }
                 // (O, count·L) · (count·L, K) → (O, K): the first chunk overwrites v, later ones add to it
-                Multiply(false, true, g.O, k, ld, gyChunk, ld, colSpan, ld, n0 == 0 ? T.Zero : T.One, v, k);
+                Multiply(false, true, g.O, k, ld, gyChunk, ld, colSpan, ldCols, n0 == 0 ? T.Zero : T.One, v, k);
             }
         }
         finally
         {
-            ArrayPool<T>.Shared.Return(cols);
+            if (cols is not null) ArrayPool<T>.Shared.Return(cols);
             if (wide is not null) ArrayPool<T>.Shared.Return(wide);
         }
     }

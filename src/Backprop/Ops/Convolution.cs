@@ -13,6 +13,10 @@ namespace Backprop;
 // need nothing more. All three run through the packed GEMM (Kernels/Convolution, im2col).
 // conv may carry a per-channel bias b (O) as a third input: y = conv(x, w) + b, added while the output
 // is written; its cotangent is the channel sum of gy (ChannelSumOp, whose transpose is a broadcast).
+// Every kernel here writes (or first clears) its whole output, so outputs come unzeroed from the pool.
+// Inside a tensor-pool scope, when the weight's gradient will be wanted, conv keeps the column matrix it
+// unrolled x into (PyTorch's slow_conv2d keeps its "finput" the same way) and hands it to the weight's
+// VJP, which then skips unrolling x a second time: the unrolling costs as much as a product.
 
 /// <summary>The hyperparameters shared by the three convolution ops.</summary>
 internal readonly record struct ConvParams(int StrideH, int StrideW, int PadH, int PadW, int DilationH, int DilationW)
@@ -23,9 +27,19 @@ internal readonly record struct ConvParams(int StrideH, int StrideW, int PadH, i
     public override string ToString() => $"stride=({StrideH}, {StrideW}), padding=({PadH}, {PadW}), dilation=({DilationH}, {DilationW})";
 }
 
-/// <summary>y = conv(x, w) (+ b): cross-correlation over NCHW, weight (O, C, kH, kW), optional bias (O) as a third input.</summary>
-internal sealed class Conv2dOp(ConvParams p) : Op
+/// <summary>
+/// y = conv(x, w) (+ b): cross-correlation over NCHW, weight (O, C, kH, kW), optional bias (O) as a third
+/// input. With <paramref name="saveColumns"/> the forward pass keeps x's column matrix (K, N·L) in a pooled
+/// tensor for the weight's VJP.
+/// </summary>
+internal sealed class Conv2dOp(ConvParams p, bool saveColumns = false) : Op
 {
+    /// <summary>Most elements of a saved column matrix (64 MiB of float); larger batches unroll x again in the VJP.</summary>
+    internal const long MaxSavedColumns = 1L << 24;
+
+    /// <summary>The column matrix of the input the last forward pass saw, or null.</summary>
+    private Tensor? _columns;
+
     public override string Name => "Conv2d";
     public override string Describe() => $"Conv2d({p})";
 
@@ -41,10 +55,15 @@ internal sealed class Conv2dOp(ConvParams p) : Op
             if (bias.Rank != 1 || bias.Dims[0] != g.O)
                 throw new ShapeException($"Conv2d: the bias must have shape ({g.O}) for weight {ShapeUtil.Format(weight.Dims)}; got {ShapeUtil.Format(bias.Dims)}.");
         }
-        var y = TensorOps.NewOutput([g.N, g.O, g.OutH, g.OutW], input.DType);
+        var y = TensorOps.NewOutputToOverwrite([g.N, g.O, g.OutH, g.OutW], input.DType);
+        long columns = Convolution.SavedColumnsLength(g);
+        _columns = saveColumns && columns > 0 && columns <= MaxSavedColumns && TensorPool.IsActive
+            ? TensorOps.NewOutputToOverwrite([g.K, g.N * g.L], input.DType) : null;
         if (y.DType == DType.Float32)
-            Convolution.Forward(g, input.Span<float>(), weight.Span<float>(), y.Span<float>(), bias is null ? default : bias.Span<float>());
-        else Convolution.Forward(g, input.Span<double>(), weight.Span<double>(), y.Span<double>(), bias is null ? default : bias.Span<double>());
+            Convolution.Forward(g, input.Span<float>(), weight.Span<float>(), y.Span<float>(), bias is null ? default : bias.Span<float>(),
+                _columns is null ? default : _columns.Span<float>());
+        else Convolution.Forward(g, input.Span<double>(), weight.Span<double>(), y.Span<double>(), bias is null ? default : bias.Span<double>(),
+            _columns is null ? default : _columns.Span<double>());
         return y;
     }
 
@@ -75,7 +94,8 @@ internal sealed class Conv2dOp(ConvParams p) : Op
     public override void Vjp(Tensor gy, Tensor[] x, Tensor y, ReadOnlySpan<bool> needsGrad, Tensor?[] gx)
     {
         if (needsGrad[0]) gx[0] = Autodiff.Apply(new ConvTransposeInputOp(p, x[0].Dims[2], x[0].Dims[3]), gy, x[1]);
-        if (needsGrad[1]) gx[1] = Autodiff.Apply(new ConvTransposeWeightOp(p, x[1].Dims[2], x[1].Dims[3]), x[0], gy);
+        // x[0] has the value the forward pass unrolled (the engine checks it was not modified in place).
+        if (needsGrad[1]) gx[1] = Autodiff.Apply(new ConvTransposeWeightOp(p, x[1].Dims[2], x[1].Dims[3], _columns), x[0], gy);
         if (x.Length > 2 && needsGrad[2]) gx[2] = Autodiff.Apply(new ChannelSumOp(), gy);
     }
 }
@@ -90,7 +110,7 @@ internal sealed class ChannelSumOp : LinearOp
         var g = x[0];
         if (g.Rank != 4) throw new ShapeException($"{Name} expects (N, C, H, W); got {ShapeUtil.Format(g.Dims)}.");
         int n = g.Dims[0], c = g.Dims[1], l = g.Dims[2] * g.Dims[3];
-        var s = TensorOps.NewOutput([c], g.DType);
+        var s = TensorOps.NewOutputToOverwrite([c], g.DType);
         if (s.DType == DType.Float32) Convolution.BiasGradient(g.Span<float>(), n, c, l, s.Span<float>());
         else Convolution.BiasGradient(g.Span<double>(), n, c, l, s.Span<double>());
         return s;
@@ -114,7 +134,7 @@ internal sealed class ConvTransposeInputOp(ConvParams p, int height, int width) 
         var geo = p.Geometry(g.Dims[0], w.Dims[1], height, width, w.Dims[0], w.Dims[2], w.Dims[3]);
         if (g.Rank != 4 || g.Dims[1] != geo.O || g.Dims[2] != geo.OutH || g.Dims[3] != geo.OutW)
             throw new ShapeException($"{Name}: cotangent {ShapeUtil.Format(g.Dims)} does not fit weight {ShapeUtil.Format(w.Dims)} and input size ({height}, {width}).");
-        var z = TensorOps.NewOutput([geo.N, geo.C, height, width], g.DType);
+        var z = TensorOps.NewOutputToOverwrite([geo.N, geo.C, height, width], g.DType);
         if (z.DType == DType.Float32) Convolution.TransposeInput(geo, g.Span<float>(), w.Span<float>(), z.Span<float>());
         else Convolution.TransposeInput(geo, g.Span<double>(), w.Span<double>(), z.Span<double>());
         return z;
@@ -134,8 +154,11 @@ internal sealed class ConvTransposeInputOp(ConvParams p, int height, int width) 
     }
 }
 
-/// <summary>v (O, C, kH, kW) = convᵀ_w(x, g): the transpose of conv in its weight, Σₙ gₙ·colsₙᵀ.</summary>
-internal sealed class ConvTransposeWeightOp(ConvParams p, int kernelH, int kernelW) : Op
+/// <summary>
+/// v (O, C, kH, kW) = convᵀ_w(x, g): the transpose of conv in its weight, Σₙ gₙ·colsₙᵀ. Given the column
+/// matrix conv saved for this x (<paramref name="columns"/>), it is used instead of unrolling x again.
+/// </summary>
+internal sealed class ConvTransposeWeightOp(ConvParams p, int kernelH, int kernelW, Tensor? columns = null) : Op
 {
     public override string Name => "Conv2dTransposeWeight";
 
@@ -146,9 +169,11 @@ internal sealed class ConvTransposeWeightOp(ConvParams p, int kernelH, int kerne
         var geo = p.Geometry(input.Dims[0], input.Dims[1], input.Dims[2], input.Dims[3], g.Dims[1], kernelH, kernelW);
         if (g.Rank != 4 || g.Dims[0] != geo.N || g.Dims[2] != geo.OutH || g.Dims[3] != geo.OutW)
             throw new ShapeException($"{Name}: cotangent {ShapeUtil.Format(g.Dims)} does not fit input {ShapeUtil.Format(input.Dims)} and kernel ({kernelH}, {kernelW}).");
-        var v = TensorOps.NewOutput([geo.O, geo.C, kernelH, kernelW], input.DType);
-        if (v.DType == DType.Float32) Convolution.TransposeWeight(geo, input.Span<float>(), g.Span<float>(), v.Span<float>());
-        else Convolution.TransposeWeight(geo, input.Span<double>(), g.Span<double>(), v.Span<double>());
+        var v = TensorOps.NewOutputToOverwrite([geo.O, geo.C, kernelH, kernelW], input.DType);
+        var saved = columns is not null && columns.Length == Convolution.SavedColumnsLength(geo) ? columns : null;
+        if (v.DType == DType.Float32)
+            Convolution.TransposeWeight(geo, input.Span<float>(), g.Span<float>(), v.Span<float>(), saved is null ? default : saved.Span<float>());
+        else Convolution.TransposeWeight(geo, input.Span<double>(), g.Span<double>(), v.Span<double>(), saved is null ? default : saved.Span<double>());
         return v;
     }
 
@@ -171,6 +196,13 @@ public static partial class TensorOps
     internal static Tensor Conv2dRaw(Tensor x, Tensor w, ConvParams p) => Autodiff.Apply(new Conv2dOp(p), x, w);
 
     /// <summary>
+    /// Whether a backward pass will want w's gradient from an op applied now: w is recorded in reverse mode
+    /// (eagerly with grad enabled, or by a transform), not only carrying a forward-mode tangent.
+    /// </summary>
+    private static bool WeightGradientRecorded(Tensor w) =>
+        w.Level > 0 && w.TangentTensor is null && (w.Level > Autodiff.EagerLevel || Autodiff.IsGradEnabled);
+
+    /// <summary>
     /// 2-D convolution (cross-correlation, as <c>torch.nn.functional.conv2d</c> with groups = 1): input
     /// (N, C, H, W), weight (O, C, kH, kW), optional bias (O); output (N, O, Ho, Wo) with
     /// Ho = ⌊(H + 2·padding − dilation·(kH − 1) − 1)/stride⌋ + 1.
@@ -186,7 +218,8 @@ public static partial class TensorOps
         if (dilation.H < 1 || dilation.W < 1) throw new BackpropException($"Conv2d: dilation must be at least 1; got ({dilation.H}, {dilation.W}).");
         var p = new ConvParams(stride.H, stride.W, padding.H, padding.W, dilation.H, dilation.W);
         // The op checks the bias's shape against the weight's.
-        return bias is null ? Conv2dRaw(x, weight, p) : Autodiff.Apply(new Conv2dOp(p), x, weight, bias);
+        var op = new Conv2dOp(p, saveColumns: WeightGradientRecorded(weight));
+        return bias is null ? Autodiff.Apply(op, x, weight) : Autodiff.Apply(op, x, weight, bias);
     }
 
     /// <summary>

@@ -9,6 +9,7 @@ namespace Backprop;
 // those positions (MaxPoolSelect), whose transpose is a scatter to them (MaxPoolScatter), whose transpose
 // is the selection. Both take x as an input with zero derivative and find the positions from it, so
 // second derivatives need nothing more. Embedding is a gather of rows, whose transpose is a scatter-add.
+// Every kernel here writes (or first clears) its whole output, so outputs come unzeroed from the pool.
 
 /// <summary>y[o·block + e] = x[indices[o]·block + e]; linear in x.</summary>
 internal sealed class GatherBlocksOp(int[] indices, int block, int[] outDims) : LinearOp
@@ -16,7 +17,7 @@ internal sealed class GatherBlocksOp(int[] indices, int block, int[] outDims) : 
     public override string Name => "Gather";
     public override Tensor Forward(Tensor[] x)
     {
-        var y = TensorOps.NewOutput(outDims, x[0].DType);
+        var y = TensorOps.NewOutputToOverwrite(outDims, x[0].DType);
         if (y.DType == DType.Float32) Pooling.GatherBlocks(x[0].Span<float>(), indices, block, y.Span<float>());
         else Pooling.GatherBlocks(x[0].Span<double>(), indices, block, y.Span<double>());
         return y;
@@ -34,7 +35,7 @@ internal sealed class ScatterAddBlocksOp(int[] indices, int block, int[] outDims
     public override string Name => "ScatterAdd";
     public override Tensor Forward(Tensor[] x)
     {
-        var y = TensorOps.NewOutput(outDims, x[0].DType);
+        var y = TensorOps.NewOutputToOverwrite(outDims, x[0].DType);
         if (y.DType == DType.Float32) Pooling.ScatterAddBlocks(x[0].Span<float>(), indices, block, y.Span<float>());
         else Pooling.ScatterAddBlocks(x[0].Span<double>(), indices, block, y.Span<double>());
         return y;
@@ -66,7 +67,7 @@ internal sealed class MaxPool2dOp(MaxPoolParams p) : Op
     public override Tensor Forward(Tensor[] x)
     {
         var (n, c, h, w, oh, ow) = TensorOps.PoolShape("MaxPool2d", x[0], p.Kernel, p.Stride, p.Padding, p.Dilation);
-        var y = TensorOps.NewOutput([n, c, oh, ow], x[0].DType);
+        var y = TensorOps.NewOutputToOverwrite([n, c, oh, ow], x[0].DType);
         if (y.DType == DType.Float32) Pooling.MaxForward(n * c, h, w, p.Kernel, p.Stride, p.Padding, p.Dilation, x[0].Span<float>(), y.Span<float>());
         else Pooling.MaxForward(n * c, h, w, p.Kernel, p.Stride, p.Padding, p.Dilation, x[0].Span<double>(), y.Span<double>());
         return y;
@@ -96,7 +97,7 @@ internal sealed class MaxPoolSelectOp(MaxPoolParams p) : Op
         if (!ShapeUtil.SameShape(g.Dims, input.Dims))
             throw new ShapeException($"{Name}: the tangent {ShapeUtil.Format(g.Dims)} and the input {ShapeUtil.Format(input.Dims)} must have the same shape.");
         var (n, c, h, w, oh, ow) = TensorOps.PoolShape(Name, input, p.Kernel, p.Stride, p.Padding, p.Dilation);
-        var s = TensorOps.NewOutput([n, c, oh, ow], g.DType);
+        var s = TensorOps.NewOutputToOverwrite([n, c, oh, ow], g.DType);
         if (s.DType == DType.Float32) Pooling.MaxSelect(n * c, h, w, p.Kernel, p.Stride, p.Padding, p.Dilation, input.Span<float>(), g.Span<float>(), s.Span<float>());
         else Pooling.MaxSelect(n * c, h, w, p.Kernel, p.Stride, p.Padding, p.Dilation, input.Span<double>(), g.Span<double>(), s.Span<double>());
         return s;
@@ -128,7 +129,7 @@ internal sealed class MaxPoolScatterOp(MaxPoolParams p) : Op
         var (n, c, h, w, oh, ow) = TensorOps.PoolShape(Name, input, p.Kernel, p.Stride, p.Padding, p.Dilation);
         if (gy.Rank != 4 || gy.Dims[0] != n || gy.Dims[1] != c || gy.Dims[2] != oh || gy.Dims[3] != ow)
             throw new ShapeException($"{Name}: the cotangent {ShapeUtil.Format(gy.Dims)} does not fit the pooling of input {ShapeUtil.Format(input.Dims)}; expected ({n}, {c}, {oh}, {ow}).");
-        var z = TensorOps.NewOutput(input.Dims, gy.DType);
+        var z = TensorOps.NewOutputToOverwrite(input.Dims, gy.DType);
         if (z.DType == DType.Float32) Pooling.MaxScatter(n * c, h, w, p.Kernel, p.Stride, p.Padding, p.Dilation, input.Span<float>(), gy.Span<float>(), z.Span<float>());
         else Pooling.MaxScatter(n * c, h, w, p.Kernel, p.Stride, p.Padding, p.Dilation, input.Span<double>(), gy.Span<double>(), z.Span<double>());
         return z;
@@ -153,7 +154,7 @@ internal sealed class AvgPool2dOp(int kernel, int stride, int padding) : LinearO
     public override Tensor Forward(Tensor[] x)
     {
         var (n, c, h, w, oh, ow) = TensorOps.PoolShape("AvgPool2d", x[0], kernel, stride, padding, 1);
-        var y = TensorOps.NewOutput([n, c, oh, ow], x[0].DType);
+        var y = TensorOps.NewOutputToOverwrite([n, c, oh, ow], x[0].DType);
         if (y.DType == DType.Float32) Pooling.AvgForward(n * c, h, w, kernel, stride, padding, x[0].Span<float>(), y.Span<float>());
         else Pooling.AvgForward(n * c, h, w, kernel, stride, padding, x[0].Span<double>(), y.Span<double>());
         return y;
@@ -172,7 +173,7 @@ internal sealed class AvgPoolTransposeOp(int kernel, int stride, int padding, in
 
     public override Tensor Forward(Tensor[] x)
     {
-        var z = TensorOps.NewOutput(inputDims, x[0].DType);
+        var z = TensorOps.NewOutputToOverwrite(inputDims, x[0].DType);
         int planes = inputDims[0] * inputDims[1];
         if (z.DType == DType.Float32) Pooling.AvgTranspose(planes, inputDims[2], inputDims[3], kernel, stride, padding, x[0].Span<float>(), z.Span<float>());
         else Pooling.AvgTranspose(planes, inputDims[2], inputDims[3], kernel, stride, padding, x[0].Span<double>(), z.Span<double>());

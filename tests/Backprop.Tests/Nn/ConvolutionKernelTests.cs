@@ -53,6 +53,15 @@ public class ConvolutionKernelTests
                 for (int i = 0; i < z.Length; i++) Assert.Equal(z[i], fastZ[i], 1e-12);
                 for (int i = 0; i < v.Length; i++) Assert.Equal(v[i], fastV[i], 1e-11);
 
+                // The forward pass saving the batch's column matrix, and the weight's transpose reading it instead of x.
+                var columns = new double[Convolution.SavedColumnsLength(g)];
+                var savedY = new double[y.Length];
+                var savedV = new double[v.Length];
+                Convolution.Forward<double>(g, x, weight, savedY, default, columns);
+                Convolution.TransposeWeight<double>(g, new double[x.Length], gy, savedV, columns);   // zeros for x: it must not be read
+                Assert.Equal(fastY, savedY);
+                for (int i = 0; i < v.Length; i++) Assert.Equal(v[i], savedV[i], 1e-11);
+
                 // float32 takes the same path with the float GEMM kernels.
                 var fy = new float[y.Length];
                 var fz = new float[z.Length];
@@ -138,6 +147,28 @@ public class ConvolutionKernelTests
         Convolution.Forward<double>(g, x, weight, fast);
         Convolution.ForwardNaive(g, x, weight, naive);
         for (int i = 0; i < fast.Length; i++) Assert.Equal(naive[i], fast[i], 1e-12);
+    }
+
+    [Fact]
+    public void GradientsInsideAPoolScopeWhereConvSavesItsColumnsMatchTheOnesOutside()
+    {
+        var x = Tensor.RandomNormal([3, 2, 9, 9], 7, DType.Float64);
+        var w1 = Tensor.RandomNormal([4, 2, 3, 3], 8, DType.Float64);
+        var b1 = Tensor.RandomNormal([4], 9, DType.Float64);
+        var w2 = Tensor.RandomNormal([5, 4, 2, 2], 10, DType.Float64);
+        foreach (var t in new[] { x, w1, b1, w2 }) t.RequiresGrad = true;
+        Tensor Loss() => x.Conv2d(w1, b1, 1, 1).Relu().MaxPool2d(2).Conv2d(w2, null, 2, 0).Tanh().Sum();
+
+        Loss().Backward();
+        var expected = new[] { x, w1, b1, w2 }.Select(t => t.Grad!.ToDoubleArray()).ToArray();
+        foreach (var t in new[] { x, w1, b1, w2 }) t.ZeroGrad();
+        using (TensorPool.BeginScope())
+        {
+            Loss().Backward();
+            var actual = new[] { x, w1, b1, w2 }.Select(t => t.Grad!.ToDoubleArray()).ToArray();
+            for (int i = 0; i < expected.Length; i++)
+                for (int j = 0; j < expected[i].Length; j++) Assert.Equal(expected[i][j], actual[i][j], 1e-12);
+        }
     }
 
     [Fact]
