@@ -166,8 +166,12 @@ internal static partial class CnnQuick
             double forward = Time(() => Convolution.Forward<float>(g, xs, ws, ys));
             double weight = Time(() => Convolution.TransposeWeight<float>(g, xs, ys, ws));
             double input = Time(() => Convolution.TransposeInput<float>(g, ys, ws, xs));
+            var saved = new float[Convolution.SavedColumnsLength<float>(g)];
+            double forwardSaving = Time(() => Convolution.Forward<float>(g, xs, ws, ys, default, saved));
+            double weightSaved = Time(() => Convolution.TransposeWeight<float>(g, xs, ys, ws, saved));
             Console.WriteLine($"  conv {g.C}→{g.O} {g.H}×{g.W}: im2col {im2col,7:F1}  forward {forward,7:F1} ({flops / forward / 1e3,5:F1})  " +
-                $"weight grad {weight,7:F1} ({flops / weight / 1e3,5:F1})  input grad {input,7:F1} ({flops / input / 1e3,5:F1})");
+                $"weight grad {weight,7:F1} ({flops / weight / 1e3,5:F1})  input grad {input,7:F1} ({flops / input / 1e3,5:F1})\n" +
+                $"      saving the columns: forward {forwardSaving,7:F1}, weight grad from them {weightSaved,7:F1}");
         }
         foreach (var (c, h) in new[] { (6, 28), (16, 10) })
         {

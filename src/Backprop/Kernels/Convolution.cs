@@ -62,12 +62,12 @@ public static class Convolution
         if (!bias.IsEmpty && bias.Length != g.O)
             throw new ArgumentException($"Convolution.Forward: the bias has {bias.Length} elements for {g.O} output channels.", nameof(bias));
         bool save = !savedColumns.IsEmpty;
-        if (save && savedColumns.Length < SavedColumnsLength(g))
-            throw new ArgumentException($"Convolution.Forward: the saved column matrix needs {SavedColumnsLength(g)} elements; got {savedColumns.Length}.", nameof(savedColumns));
+        if (save && savedColumns.Length < SavedColumnsLength<T>(g))
+            throw new ArgumentException($"Convolution.Forward: the saved column matrix needs {SavedColumnsLength<T>(g)} elements; got {savedColumns.Length}.", nameof(savedColumns));
         int k = g.K, l = g.L, inSize = g.C * g.H * g.W, outSize = g.O * l;
         if (g.N == 0 || l == 0) return;
         int chunk = ImagesPerChunk(g);
-        var cols = save ? null : ArrayPool<T>.Shared.Rent(Math.Max(1, k * chunk * l));
+        var cols = save ? null : ArrayPool<T>.Shared.Rent(Math.Max(1, k * PaddedStride<T>(chunk * l)));
         var wide = chunk > 1 ? ArrayPool<T>.Shared.Rent(outSize * chunk) : null;
         try
         {
@@ -75,8 +75,8 @@ public static class Convolution
             {
                 int count = Math.Min(chunk, g.N - n0), ld = count * l;
                 // This chunk's column matrix: K rows of count·L columns, ldCols apart.
-                int ldCols = save ? g.N * l : ld;
-                var colSpan = save ? savedColumns.Slice(n0 * l) : cols.AsSpan(0, k * ld);
+                int ldCols = save ? SavedColumnsStride<T>(g) : PaddedStride<T>(ld);
+                var colSpan = save ? savedColumns.Slice(n0 * l) : cols.AsSpan(0, k * ldCols);
                 for (int i = 0; i < count; i++) Im2Col(g, x.Slice((n0 + i) * inSize, inSize), colSpan.Slice(i * l), ldCols);
                 var yChunk = y.Slice(n0 * outSize, count * outSize);
                 if (count == 1)
@@ -100,8 +100,25 @@ public static class Convolution
         }
     }
 
-    /// <summary>Elements of the whole batch's column matrix, K·N·L, that <see cref="Forward{T}"/> can save.</summary>
-    public static long SavedColumnsLength(in ConvGeometry g) => (long)g.K * g.N * g.L;
+    /// <summary>Row stride of the whole batch's saved column matrix: N·L padded (<see cref="PaddedStride{T}"/>).</summary>
+    public static int SavedColumnsStride<T>(in ConvGeometry g) where T : unmanaged => PaddedStride<T>(g.N * g.L);
+
+    /// <summary>Elements of the whole batch's column matrix that <see cref="Forward{T}"/> can save: K rows of <see cref="SavedColumnsStride{T}"/>.</summary>
+    public static long SavedColumnsLength<T>(in ConvGeometry g) where T : unmanaged => (long)g.K * SavedColumnsStride<T>(g);
+
+    /// <summary>
+    /// A row stride of at least <paramref name="columns"/> elements that is an odd number of 64-byte lines.
+    /// Rows a multiple of 4 KiB apart fall into the same L1 sets: LeNet's first layer has N·L = 64·784
+    /// floats = 49 × 4 KiB, and its 25 rows, read together by the GEMM, evicted each other (the forward
+    /// product took twice as long). With an odd number of lines, 64 consecutive rows use 64 different sets.
+    /// </summary>
+    internal static int PaddedStride<T>(int columns) where T : unmanaged
+    {
+        int perLine = Math.Max(1, 64 / Unsafe.SizeOf<T>());
+        int lines = (columns + perLine - 1) / perLine;
+        if (lines % 2 == 0) lines++;
+        return lines * perLine;
+    }
 
     /// <summary>z (N, C, H, W) = the transpose of conv in x applied to gy (N, O, Ho, Wo): cols = wᵀ·gy, folded by col2im.</summary>
     public static void TransposeInput<T>(in ConvGeometry g, ReadOnlySpan<T> gy, ReadOnlySpan<T> w, Span<T> z) where T : unmanaged, IFloatingPointIeee754<T>
@@ -110,14 +127,14 @@ public static class Convolution
         z.Clear();   // col2im adds every column entry into place
         if (g.N == 0 || l == 0) return;
         int chunk = ImagesPerChunk(g);
-        var cols = ArrayPool<T>.Shared.Rent(Math.Max(1, k * chunk * l));
+        var cols = ArrayPool<T>.Shared.Rent(Math.Max(1, k * PaddedStride<T>(chunk * l)));
         var wide = chunk > 1 ? ArrayPool<T>.Shared.Rent(outSize * chunk) : null;
         try
         {
             for (int n0 = 0; n0 < g.N; n0 += chunk)
             {
-                int count = Math.Min(chunk, g.N - n0), ld = count * l;
-                var colSpan = cols.AsSpan(0, k * ld);
+                int count = Math.Min(chunk, g.N - n0), ld = count * l, ldCols = PaddedStride<T>(ld);
+                var colSpan = cols.AsSpan(0, k * ldCols);
                 ReadOnlySpan<T> gyChunk = gy.Slice(n0 * outSize, count * outSize);
                 if (count > 1)
                 {
@@ -125,8 +142,8 @@ public static class Convolution
                     gyChunk = wide.AsSpan(0, count * outSize);
                 }
                 // (K, O) · (O, count·L) → (K, count·L); w is stored (O, K)
-                Multiply(true, false, k, ld, g.O, w, k, gyChunk, ld, T.Zero, colSpan, ld);
-                for (int i = 0; i < count; i++) Col2Im(g, colSpan.Slice(i * l), ld, z.Slice((n0 + i) * inSize, inSize));
+                Multiply(true, false, k, ld, g.O, w, k, gyChunk, ld, T.Zero, colSpan, ldCols);
+                for (int i = 0; i < count; i++) Col2Im(g, colSpan.Slice(i * l), ldCols, z.Slice((n0 + i) * inSize, inSize));
             }
         }
         finally
@@ -145,8 +162,8 @@ public static class Convolution
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         bool saved = !savedColumns.IsEmpty;
-        if (saved && savedColumns.Length < SavedColumnsLength(g))
-            throw new ArgumentException($"Convolution.TransposeWeight: the saved column matrix needs {SavedColumnsLength(g)} elements; got {savedColumns.Length}.", nameof(savedColumns));
+        if (saved && savedColumns.Length < SavedColumnsLength<T>(g))
+            throw new ArgumentException($"Convolution.TransposeWeight: the saved column matrix needs {SavedColumnsLength<T>(g)} elements; got {savedColumns.Length}.", nameof(savedColumns));
         int k = g.K, l = g.L, inSize = g.C * g.H * g.W, outSize = g.O * l;
         if (g.N == 0 || l == 0)
         {
@@ -154,20 +171,20 @@ public static class Convolution
             return;
         }
         int chunk = ImagesPerChunk(g);
-        var cols = saved ? null : ArrayPool<T>.Shared.Rent(Math.Max(1, k * chunk * l));
+        var cols = saved ? null : ArrayPool<T>.Shared.Rent(Math.Max(1, k * PaddedStride<T>(chunk * l)));
         var wide = chunk > 1 ? ArrayPool<T>.Shared.Rent(outSize * chunk) : null;
         try
         {
             for (int n0 = 0; n0 < g.N; n0 += chunk)
             {
                 int count = Math.Min(chunk, g.N - n0), ld = count * l;
-                int ldCols = saved ? g.N * l : ld;
+                int ldCols = saved ? SavedColumnsStride<T>(g) : PaddedStride<T>(ld);
                 ReadOnlySpan<T> colSpan;
                 if (saved) colSpan = savedColumns.Slice(n0 * l);
                 else
                 {
-                    var scratch = cols.AsSpan(0, k * ld);
-                    for (int i = 0; i < count; i++) Im2Col(g, x.Slice((n0 + i) * inSize, inSize), scratch.Slice(i * l), ld);
+                    var scratch = cols.AsSpan(0, k * ldCols);
+                    for (int i = 0; i < count; i++) Im2Col(g, x.Slice((n0 + i) * inSize, inSize), scratch.Slice(i * l), ldCols);
                     colSpan = scratch;
                 }
                 ReadOnlySpan<T> gyChunk = gy.Slice(n0 * outSize, count * outSize);

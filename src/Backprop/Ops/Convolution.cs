@@ -29,7 +29,7 @@ internal readonly record struct ConvParams(int StrideH, int StrideW, int PadH, i
 
 /// <summary>
 /// y = conv(x, w) (+ b): cross-correlation over NCHW, weight (O, C, kH, kW), optional bias (O) as a third
-/// input. With <paramref name="saveColumns"/> the forward pass keeps x's column matrix (K, N·L) in a pooled
+/// input. With <paramref name="saveColumns"/> the forward pass keeps x's column matrix (K, N·L, rows padded) in a pooled
 /// tensor for the weight's VJP.
 /// </summary>
 internal sealed class Conv2dOp(ConvParams p, bool saveColumns = false) : Op
@@ -56,9 +56,9 @@ internal sealed class Conv2dOp(ConvParams p, bool saveColumns = false) : Op
                 throw new ShapeException($"Conv2d: the bias must have shape ({g.O}) for weight {ShapeUtil.Format(weight.Dims)}; got {ShapeUtil.Format(bias.Dims)}.");
         }
         var y = TensorOps.NewOutputToOverwrite([g.N, g.O, g.OutH, g.OutW], input.DType);
-        long columns = Convolution.SavedColumnsLength(g);
+        long columns = input.DType == DType.Float32 ? Convolution.SavedColumnsLength<float>(g) : Convolution.SavedColumnsLength<double>(g);
         _columns = saveColumns && columns > 0 && columns <= MaxSavedColumns && TensorPool.IsActive
-            ? TensorOps.NewOutputToOverwrite([g.K, g.N * g.L], input.DType) : null;
+            ? TensorOps.NewOutputToOverwrite([g.K, (int)(columns / g.K)], input.DType) : null;
         if (y.DType == DType.Float32)
             Convolution.Forward(g, input.Span<float>(), weight.Span<float>(), y.Span<float>(), bias is null ? default : bias.Span<float>(),
                 _columns is null ? default : _columns.Span<float>());
@@ -170,7 +170,8 @@ internal sealed class ConvTransposeWeightOp(ConvParams p, int kernelH, int kerne
         if (g.Rank != 4 || g.Dims[0] != geo.N || g.Dims[2] != geo.OutH || g.Dims[3] != geo.OutW)
             throw new ShapeException($"{Name}: cotangent {ShapeUtil.Format(g.Dims)} does not fit input {ShapeUtil.Format(input.Dims)} and kernel ({kernelH}, {kernelW}).");
         var v = TensorOps.NewOutputToOverwrite([geo.O, geo.C, kernelH, kernelW], input.DType);
-        var saved = columns is not null && columns.Length == Convolution.SavedColumnsLength(geo) ? columns : null;
+        long expected = input.DType == DType.Float32 ? Convolution.SavedColumnsLength<float>(geo) : Convolution.SavedColumnsLength<double>(geo);
+        var saved = columns is not null && columns.DType == input.DType && columns.Length == expected ? columns : null;
         if (v.DType == DType.Float32)
             Convolution.TransposeWeight(geo, input.Span<float>(), g.Span<float>(), v.Span<float>(), saved is null ? default : saved.Span<float>());
         else Convolution.TransposeWeight(geo, input.Span<double>(), g.Span<double>(), v.Span<double>(), saved is null ? default : saved.Span<double>());

@@ -54,7 +54,7 @@ public class ConvolutionKernelTests
                 for (int i = 0; i < v.Length; i++) Assert.Equal(v[i], fastV[i], 1e-11);
 
                 // The forward pass saving the batch's column matrix, and the weight's transpose reading it instead of x.
-                var columns = new double[Convolution.SavedColumnsLength(g)];
+                var columns = new double[Convolution.SavedColumnsLength<double>(g)];
                 var savedY = new double[y.Length];
                 var savedV = new double[v.Length];
                 Convolution.Forward<double>(g, x, weight, savedY, default, columns);
