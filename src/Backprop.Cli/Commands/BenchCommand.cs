@@ -19,7 +19,7 @@ internal static class BenchCommand
         {
             Description = "small (30-16-1), mid (784-256-128-10), wide (784-1024-1024-10), cnn (LeNet-5-like on 1×28×28: conv 6 and 16 channels 5×5, " +
                 "max-pool 2, 400-120-84-10; batch 64, 10,000 samples; always the autodiff engine, as the compiled step has no convolution) " +
-                "or all (all four, cnn included: it adds about as much time as mid and wide together).",
+                "or all (all four: cnn is included, as it adds about as long as wide does).",
             DefaultValueFactory = _ => "all",
         };
         workload.OneOf(["small", "mid", "wide", "cnn", "all"]);
