@@ -261,32 +261,37 @@ public static class Convolution
         // Every row of this image's part of the column matrix, and every input row, lies inside the spans.
         if ((long)(g.K - 1) * ld + l > cols.Length) throw new ArgumentException("Im2Col: the column matrix is too small for the geometry.", nameof(cols));
         if ((long)g.C * g.H * g.W > x.Length) throw new ArgumentException("Im2Col: the image is smaller than C·H·W.", nameof(x));
+        // Locals rather than g's fields: stores through refs could alias g, so the JIT would reload them per row.
+        int channels = g.C, h = g.H, w = g.W, kh = g.KH, kw = g.KW, sH = g.StrideH, sW = g.StrideW;
         ref T x0 = ref MemoryMarshal.GetReference(x);
         ref T cols0 = ref MemoryMarshal.GetReference(cols);
-        for (int c = 0; c < g.C; c++)
-            for (int i = 0; i < g.KH; i++)
-                for (int j = 0; j < g.KW; j++)
+        for (int c = 0; c < channels; c++)
+            for (int i = 0; i < kh; i++)
+            {
+                // Output rows [ohLo, ohHi) read input rows inside the image; the others read padding.
+                int h0 = i * g.DilationH - g.PadH;
+                var (ohLo, ohHi) = InsideRange(h0, sH, h, outH);
+                for (int j = 0; j < kw; j++)
                 {
-                    ref T row = ref Unsafe.Add(ref cols0, (nint)((c * g.KH + i) * g.KW + j) * ld);
+                    ref T row = ref Unsafe.Add(ref cols0, (nint)((c * kh + i) * kw + j) * ld);
                     int w0 = j * g.DilationW - g.PadW;
-                    var (lo, hi) = InsideRange(w0, g.StrideW, g.W, outW);
-                    for (int oh = 0; oh < outH; oh++)
+                    var (lo, hi) = InsideRange(w0, sW, w, outW);
+                    Fill(ref row, ohLo * outW);
+                    Fill(ref Unsafe.Add(ref row, ohHi * outW), (outH - ohHi) * outW);
+                    ref T src = ref Unsafe.Add(ref x0, (c * h + ohLo * sH + h0) * w);
+                    ref T dst = ref Unsafe.Add(ref row, ohLo * outW);
+                    for (int oh = ohLo; oh < ohHi; oh++)
                     {
-                        int h = oh * g.StrideH - g.PadH + i * g.DilationH;
-                        ref T dst = ref Unsafe.Add(ref row, oh * outW);
-                        if ((uint)h >= (uint)g.H)
-                        {
-                            Fill(ref dst, outW);
-                            continue;
-                        }
-                        ref T src = ref Unsafe.Add(ref x0, (c * g.H + h) * g.W);
                         Fill(ref dst, lo);
                         Fill(ref Unsafe.Add(ref dst, hi), outW - hi);
-                        if (g.StrideW == 1) CopyShort(ref Unsafe.Add(ref src, lo + w0), ref Unsafe.Add(ref dst, lo), hi - lo);
+                        if (sW == 1) CopyShort(ref Unsafe.Add(ref src, lo + w0), ref Unsafe.Add(ref dst, lo), hi - lo);
                         else
-                            for (int ow = lo; ow < hi; ow++) Unsafe.Add(ref dst, ow) = Unsafe.Add(ref src, ow * g.StrideW + w0);
+                            for (int ow = lo; ow < hi; ow++) Unsafe.Add(ref dst, ow) = Unsafe.Add(ref src, ow * sW + w0);
+                        src = ref Unsafe.Add(ref src, sH * w);
+                        dst = ref Unsafe.Add(ref dst, outW);
                     }
                 }
+            }
     }
 
     /// <summary>The transpose of <see cref="Im2Col{T}(in ConvGeometry, ReadOnlySpan{T}, Span{T})"/>: every column entry is added back to the input position it came from.</summary>
@@ -303,29 +308,35 @@ public static class Convolution
         if (g.K == 0 || l == 0) return;
         if ((long)(g.K - 1) * ld + l > cols.Length) throw new ArgumentException("Col2Im: the column matrix is too small for the geometry.", nameof(cols));
         if ((long)g.C * g.H * g.W > x.Length) throw new ArgumentException("Col2Im: the image is smaller than C·H·W.", nameof(x));
+        int channels = g.C, h = g.H, w = g.W, kh = g.KH, kw = g.KW, sH = g.StrideH, sW = g.StrideW;
         ref T x0 = ref MemoryMarshal.GetReference(x);
         ref T cols0 = ref MemoryMarshal.GetReference(cols);
-        for (int c = 0; c < g.C; c++)
-            for (int i = 0; i < g.KH; i++)
-                for (int j = 0; j < g.KW; j++)
+        for (int c = 0; c < channels; c++)
+            for (int i = 0; i < kh; i++)
+            {
+                int h0 = i * g.DilationH - g.PadH;
+                var (ohLo, ohHi) = InsideRange(h0, sH, h, outH);
+                for (int j = 0; j < kw; j++)
                 {
-                    ref T row = ref Unsafe.Add(ref cols0, (nint)((c * g.KH + i) * g.KW + j) * ld);
+                    ref T row = ref Unsafe.Add(ref cols0, (nint)((c * kh + i) * kw + j) * ld);
                     int w0 = j * g.DilationW - g.PadW;
-                    var (lo, hi) = InsideRange(w0, g.StrideW, g.W, outW);
-                    for (int oh = 0; oh < outH; oh++)
+                    var (lo, hi) = InsideRange(w0, sW, w, outW);
+                    ref T dst = ref Unsafe.Add(ref x0, (c * h + ohLo * sH + h0) * w);
+                    ref T src = ref Unsafe.Add(ref row, ohLo * outW);
+                    for (int oh = ohLo; oh < ohHi; oh++)
                     {
-                        int h = oh * g.StrideH - g.PadH + i * g.DilationH;
-                        if ((uint)h >= (uint)g.H) continue;
-                        ref T dst = ref Unsafe.Add(ref x0, (c * g.H + h) * g.W);
-                        ref T src = ref Unsafe.Add(ref row, oh * outW);
-                        if (g.StrideW == 1) AddShort(ref Unsafe.Add(ref src, lo), ref Unsafe.Add(ref dst, lo + w0), hi - lo);
+                        if (sW == 1) AddShort(ref Unsafe.Add(ref src, lo), ref Unsafe.Add(ref dst, lo + w0), hi - lo);
                         else
-                            for (int ow = lo; ow < hi; ow++) Unsafe.Add(ref dst, ow * g.StrideW + w0) += Unsafe.Add(ref src, ow);
+                            for (int ow = lo; ow < hi; ow++) Unsafe.Add(ref dst, ow * sW + w0) += Unsafe.Add(ref src, ow);
+                        dst = ref Unsafe.Add(ref dst, sH * w);
+                        src = ref Unsafe.Add(ref src, outW);
                     }
                 }
+            }
     }
 
     /// <summary>dst[0..count) = src[0..count) for non-overlapping short runs: whole vectors, then one last vector ending at count.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void CopyShort<T>(ref T src, ref T dst, int count) where T : unmanaged
     {
         int v = Vector<T>.Count;
@@ -341,6 +352,7 @@ public static class Convolution
     }
 
     /// <summary>dst[0..count) += src[0..count).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void AddShort<T>(ref T src, ref T dst, int count) where T : unmanaged, IFloatingPointIeee754<T>
     {
         int v = Vector<T>.Count, at = 0;
@@ -350,6 +362,7 @@ public static class Convolution
     }
 
     /// <summary>dst[0..count) = 0.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Fill<T>(ref T dst, int count) where T : unmanaged
     {
         for (int i = 0; i < count; i++) Unsafe.Add(ref dst, i) = default;
