@@ -153,8 +153,11 @@ public static class Pooling
             if (k == 2)
             {
                 int j = 0;
-                if (s == 2 && typeof(T) == typeof(float) && Vector128.IsHardwareAccelerated)
-                    j = RowFirstMax2x2(MemoryMarshal.Cast<T, float>(plane), w, r0, j0, at);
+                if (s == 2 && typeof(T) == typeof(float))
+                {
+                    if (at.Length >= 8 && Vector256.IsHardwareAccelerated) j = RowFirstMax2x2By8(MemoryMarshal.Cast<T, float>(plane), w, r0, j0, at);
+                    else if (Vector128.IsHardwareAccelerated) j = RowFirstMax2x2(MemoryMarshal.Cast<T, float>(plane), w, r0, j0, at);
+                }
                 for (; j < at.Length; j++)
                 {
                     int index = r0 * w + (j0 + j) * s, best = index;
@@ -250,6 +253,51 @@ public static class Pooling
             var take = Vector128.AndNot(Vector128.Equals(best, best), Vector128.LessThanOrEqual(v, best));
             best = Vector128.ConditionalSelect(take, v, best);
             which = Vector128.ConditionalSelect(take.AsInt32(), Vector128.Create(candidate), which);
+        }
+    }
+
+    /// <summary>
+    /// <see cref="RowFirstMax2x2"/> eight windows per step with 256-bit vectors, for rows of at least eight
+    /// windows (LeNet's first pooling has 14 a row: two steps instead of four).
+    /// </summary>
+    private static int RowFirstMax2x2By8(ReadOnlySpan<float> plane, int w, int r0, int j0, Span<int> at)
+    {
+        const int step = 8;
+        if (at.Length < step) return 0;
+        ref float row0 = ref Unsafe.Add(ref MemoryMarshal.GetReference(plane), r0 * w);
+        ref float row1 = ref Unsafe.Add(ref row0, w);
+        var lanesTimesTwo = Vector256.Create(0, 2, 4, 6, 8, 10, 12, 14);
+        var width = Vector256.Create(w);
+        // Window j0 + j + 7 reads up to column 2(j0 + j + 7) + 1 ≤ 2·Wo − 1 < W: the loads stay in the row.
+        for (int j = 0; j < at.Length; j += step)
+        {
+            if (j > at.Length - step) j = at.Length - step;
+            int col = (j0 + j) * 2;
+            Pairs(ref Unsafe.Add(ref row0, col), out var a, out var b);
+            Pairs(ref Unsafe.Add(ref row1, col), out var c, out var d);
+            var best = a;
+            var which = Vector256<int>.Zero;
+            Take(ref best, ref which, b, 1);
+            Take(ref best, ref which, c, 2);
+            Take(ref best, ref which, d, 3);
+            var index = Vector256.Create(r0 * w + col) + lanesTimesTwo + (which & Vector256<int>.One) + Vector256.ShiftRightArithmetic(which, 1) * width;
+            index.StoreUnsafe(ref MemoryMarshal.GetReference(at), (nuint)j);
+        }
+        return at.Length;
+
+        static void Pairs(ref float start, out Vector256<float> left, out Vector256<float> right)
+        {
+            var lo = Vector256.LoadUnsafe(ref Unsafe.As<float, long>(ref start));
+            var hi = Vector256.LoadUnsafe(ref Unsafe.As<float, long>(ref Unsafe.Add(ref start, 8)));
+            left = Vector256.Narrow(lo, hi).AsSingle();
+            right = Vector256.Narrow(Vector256.ShiftRightLogical(lo, 32), Vector256.ShiftRightLogical(hi, 32)).AsSingle();
+        }
+
+        static void Take(ref Vector256<float> best, ref Vector256<int> which, Vector256<float> v, int candidate)
+        {
+            var take = Vector256.AndNot(Vector256.Equals(best, best), Vector256.LessThanOrEqual(v, best));
+            best = Vector256.ConditionalSelect(take, v, best);
+            which = Vector256.ConditionalSelect(take.AsInt32(), Vector256.Create(candidate), which);
         }
     }
 

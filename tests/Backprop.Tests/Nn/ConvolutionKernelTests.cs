@@ -83,7 +83,9 @@ public class ConvolutionKernelTests
     [Theory]
     [InlineData(2, 2, 0, 1, 8, 8)]     // 4 windows a row: one step of the 4-wide float path
     [InlineData(2, 2, 0, 1, 10, 10)]   // LeNet's second pooling, 5 windows a row: two overlapping steps
-    [InlineData(2, 2, 0, 1, 6, 37)]    // 18 windows a row: four steps and an overlapping fifth
+    [InlineData(2, 2, 0, 1, 6, 37)]    // 18 windows a row: 8-wide steps, the last overlapping
+    [InlineData(2, 2, 0, 1, 4, 28)]    // LeNet's first pooling, 14 windows a row: two overlapping 8-wide steps
+    [InlineData(2, 2, 0, 1, 4, 14)]    // 7 windows a row: two overlapping 4-wide steps
     [InlineData(2, 2, 0, 1, 6, 6)]     // 3 windows a row: the scalar loop
     [InlineData(2, 2, 0, 1, 7, 9)]     // odd sizes: the last row and column are in no window
     [InlineData(3, 3, 0, 1, 9, 7)]     // non-overlapping, k ≠ 2
