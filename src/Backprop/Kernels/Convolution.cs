@@ -27,10 +27,13 @@ public readonly record struct ConvGeometry(int N, int C, int H, int W, int O, in
 /// LeNet layer has only Ho·Wo = 100 output positions per image, too narrow for the GEMM's 32-column tiles
 /// to pay off image by image) while the column matrix still fits in L2 (<see cref="ColumnBudget"/>).
 /// The three products of the convolution's trilinear form ⟨conv(x, w), g⟩ are all here: the forward pass,
-/// its transpose in x (columns from wᵀ·g, folded back by col2im) and its transpose in w (g·colsᵀ).
-/// Between the GEMM's channel-major layout (O, images·L) and NCHW the outputs and cotangents are
-/// permuted by contiguous row copies. Scratch comes from <see cref="ArrayPool{T}"/>, so that a call
-/// allocates nothing once the pool holds buffers of its size.
+/// its transpose in x (columns from wᵀ·g, folded back by col2im) and its transpose in w (g·colsᵀ). Each
+/// product is oriented so that the GEMM reads its operands along rows where it can (see Forward and
+/// TransposeWeight); between the GEMM's layouts ((O, images·L) or (images·L, O)) and NCHW, outputs and
+/// cotangents are moved by row copies or 16×16 tile transposes. Scratch comes from
+/// <see cref="ArrayPool{T}"/>, so that a call allocates nothing once the pool holds buffers of its size.
+/// Not threaded: the products of a LeNet-sized layer are below the GEMM's threading threshold, and the
+/// chunks run one after another on the calling thread.
 /// </summary>
 public static class Convolution
 {
