@@ -169,6 +169,12 @@ internal static partial class CnnQuick
             var saved = new float[Convolution.SavedColumnsLength<float>(g)];
             double forwardSaving = Time(() => Convolution.Forward<float>(g, xs, ws, ys, default, saved));
             double weightSaved = Time(() => Convolution.TransposeWeight<float>(g, xs, ys, ws, saved));
+            var moved = new float[ys.Length];
+            double toPositions = Time(() => Convolution.BatchToPositionMajor<float>(ys, g.O, g.N, g.L, moved));
+            double fromPositions = Time(() => Convolution.PositionMajorToBatch<float>(moved, g.O, g.N, g.L, ys));
+            double toChannels = Time(() => Convolution.BatchToChannelMajor<float>(ys, g.O, g.N, g.L, moved));
+            double bias = Time(() => Convolution.BiasGradient<float>(ys, g.N, g.O, g.L, ws.AsSpan(0, g.O)));
+            Console.WriteLine($"      gy → (N·L, O) {toPositions,6:F1}, (N·L, O) → y {fromPositions,6:F1}, gy → (O, N·L) {toChannels,6:F1}, bias gradient {bias,6:F1}");
             Console.WriteLine($"  conv {g.C}→{g.O} {g.H}×{g.W}: im2col {im2col,7:F1}  forward {forward,7:F1} ({flops / forward / 1e3,5:F1})  " +
                 $"weight grad {weight,7:F1} ({flops / weight / 1e3,5:F1})  input grad {input,7:F1} ({flops / input / 1e3,5:F1})\n" +
                 $"      saving the columns: forward {forwardSaving,7:F1}, weight grad from them {weightSaved,7:F1}");
