@@ -73,6 +73,12 @@ public static class Pooling
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         int oh = OutSize(h, k, s, pad, dilation), ow = OutSize(w, k, s, pad, dilation);
+        if (Tiles2x2<T>(k, s, pad, dilation, ow))
+        {
+            if (ow >= 8 && Vector256.IsHardwareAccelerated) Forward2x2By8(planes, h, w, oh, ow, MemoryMarshal.Cast<T, float>(x), MemoryMarshal.Cast<T, float>(y));
+            else Forward2x2By4(planes, h, w, oh, ow, MemoryMarshal.Cast<T, float>(x), MemoryMarshal.Cast<T, float>(y));
+            return;
+        }
         Span<int> at = stackalloc int[WindowsPerPiece];
         for (int p = 0; p < planes; p++)
         {
@@ -120,6 +126,13 @@ public static class Pooling
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         int oh = OutSize(h, k, s, pad, dilation), ow = OutSize(w, k, s, pad, dilation);
+        if (Tiles2x2<T>(k, s, pad, dilation, ow))
+        {
+            if (ow >= 8 && Vector256.IsHardwareAccelerated)
+                Scatter2x2By8(planes, h, w, oh, ow, MemoryMarshal.Cast<T, float>(x), MemoryMarshal.Cast<T, float>(gy), MemoryMarshal.Cast<T, float>(gx));
+            else Scatter2x2By4(planes, h, w, oh, ow, MemoryMarshal.Cast<T, float>(x), MemoryMarshal.Cast<T, float>(gy), MemoryMarshal.Cast<T, float>(gx));
+            return;
+        }
         gx.Clear();
         Span<int> at = stackalloc int[WindowsPerPiece];
         for (int p = 0; p < planes; p++)
@@ -137,6 +150,216 @@ public static class Pooling
                 }
         }
     }
+
+    /// <summary>
+    /// Whether the whole-row 2×2 float paths apply: 2×2 windows with stride 2 tile the input without padding
+    /// or overlap, and rows have at least 4 windows (LeNet's poolings: 14 and 5). Rows of 8 or more take
+    /// 8 windows per step (the By8 kernels), shorter ones 4 (By4).
+    /// </summary>
+    private static bool Tiles2x2<T>(int k, int s, int pad, int dilation, int ow) =>
+        typeof(T) == typeof(float) && k == 2 && s == 2 && pad == 0 && dilation == 1 && ow >= 4 && Vector128.IsHardwareAccelerated;
+
+    /// <summary><see cref="Forward2x2By8"/> with 4 windows per step (128-bit vectors), for rows of 4 to 7 windows.</summary>
+    private static void Forward2x2By4(int planes, int h, int w, int oh, int ow, ReadOnlySpan<float> x, Span<float> y)
+    {
+        if (x.Length < planes * h * w || y.Length < planes * oh * ow) throw new ArgumentException("MaxForward: a span is shorter than its planes.");
+        ref float x0 = ref MemoryMarshal.GetReference(x);
+        ref float y0 = ref MemoryMarshal.GetReference(y);
+        for (int p = 0; p < planes; p++)
+            for (int i = 0; i < oh; i++)
+            {
+                ref float row0 = ref Unsafe.Add(ref x0, (p * h + 2 * i) * w);
+                ref float row1 = ref Unsafe.Add(ref row0, w);
+                ref float yRow = ref Unsafe.Add(ref y0, (p * oh + i) * ow);
+                for (int j = 0; j < ow; j += 4)
+                {
+                    if (j > ow - 4) j = ow - 4;
+                    Pairs4(ref Unsafe.Add(ref row0, 2 * j), out var a, out var b);
+                    Pairs4(ref Unsafe.Add(ref row1, 2 * j), out var c, out var d);
+                    var best = a;
+                    best = Vector128.ConditionalSelect(Takes(best, b), b, best);
+                    best = Vector128.ConditionalSelect(Takes(best, c), c, best);
+                    best = Vector128.ConditionalSelect(Takes(best, d), d, best);
+                    best.StoreUnsafe(ref yRow, (nuint)j);
+                }
+            }
+    }
+
+    /// <summary><see cref="Scatter2x2By8"/> with 4 windows per step (128-bit vectors), for rows of 4 to 7 windows.</summary>
+    private static void Scatter2x2By4(int planes, int h, int w, int oh, int ow, ReadOnlySpan<float> x, ReadOnlySpan<float> gy, Span<float> gx)
+    {
+        if (x.Length < planes * h * w || gx.Length < planes * h * w || gy.Length < planes * oh * ow)
+            throw new ArgumentException("MaxScatter: a span is shorter than its planes.");
+        ref float x0 = ref MemoryMarshal.GetReference(x);
+        ref float gx0 = ref MemoryMarshal.GetReference(gx);
+        ref float gy0 = ref MemoryMarshal.GetReference(gy);
+        for (int p = 0; p < planes; p++)
+        {
+            for (int i = 0; i < oh; i++)
+            {
+                ref float row0 = ref Unsafe.Add(ref x0, (p * h + 2 * i) * w);
+                ref float row1 = ref Unsafe.Add(ref row0, w);
+                ref float out0 = ref Unsafe.Add(ref gx0, (p * h + 2 * i) * w);
+                ref float out1 = ref Unsafe.Add(ref out0, w);
+                ref float gyRow = ref Unsafe.Add(ref gy0, (p * oh + i) * ow);
+                for (int j = 0; j < ow; j += 4)
+                {
+                    if (j > ow - 4) j = ow - 4;
+                    Pairs4(ref Unsafe.Add(ref row0, 2 * j), out var a, out var b);
+                    Pairs4(ref Unsafe.Add(ref row1, 2 * j), out var c, out var d);
+                    var best = a;
+                    var takeB = Takes(best, b);
+                    best = Vector128.ConditionalSelect(takeB, b, best);
+                    var takeC = Takes(best, c);
+                    best = Vector128.ConditionalSelect(takeC, c, best);
+                    var takeD = Takes(best, d);
+                    var isC = Vector128.AndNot(takeC, takeD);
+                    var isB = Vector128.AndNot(Vector128.AndNot(takeB, takeC), takeD);
+                    var isA = ~(takeB | takeC | takeD);
+                    var g = Vector128.LoadUnsafe(ref gyRow, (nuint)j);
+                    StorePairs4(g & isA, g & isB, ref Unsafe.Add(ref out0, 2 * j));
+                    StorePairs4(g & isC, g & takeD, ref Unsafe.Add(ref out1, 2 * j));
+                }
+                for (int col = 2 * ow; col < w; col++)
+                {
+                    Unsafe.Add(ref out0, col) = 0;
+                    Unsafe.Add(ref out1, col) = 0;
+                }
+            }
+            gx.Slice((p * h + 2 * oh) * w, (h - 2 * oh) * w).Clear();
+        }
+    }
+
+    /// <summary><see cref="Pairs8"/> for 4 windows (8 floats).</summary>
+    private static void Pairs4(ref float start, out Vector128<float> left, out Vector128<float> right)
+    {
+        var lo = Vector128.LoadUnsafe(ref Unsafe.As<float, long>(ref start));
+        var hi = Vector128.LoadUnsafe(ref Unsafe.As<float, long>(ref Unsafe.Add(ref start, 4)));
+        left = Vector128.Narrow(lo, hi).AsSingle();
+        right = Vector128.Narrow(Vector128.ShiftRightLogical(lo, 32), Vector128.ShiftRightLogical(hi, 32)).AsSingle();
+    }
+
+    /// <summary><see cref="StorePairs8"/> for 4 windows (8 floats).</summary>
+    private static void StorePairs4(Vector128<float> left, Vector128<float> right, ref float start)
+    {
+        var l = left.AsUInt32();
+        var r = right.AsUInt32();
+        var lo = Vector128.WidenLower(l) | Vector128.ShiftLeft(Vector128.WidenLower(r), 32);
+        var hi = Vector128.WidenUpper(l) | Vector128.ShiftLeft(Vector128.WidenUpper(r), 32);
+        lo.StoreUnsafe(ref Unsafe.As<float, ulong>(ref start));
+        hi.StoreUnsafe(ref Unsafe.As<float, ulong>(ref Unsafe.Add(ref start, 4)));
+    }
+
+    /// <summary><see cref="Takes(Vector256{float}, Vector256{float})"/> on 4 windows.</summary>
+    private static Vector128<float> Takes(Vector128<float> best, Vector128<float> v) =>
+        Vector128.AndNot(Vector128.Equals(best, best), Vector128.LessThanOrEqual(v, best));
+
+    /// <summary>
+    /// <see cref="MaxForward{T}"/> for <see cref="Tiles2x2{T}"/> rows of 8+ windows: the maxima of 8 windows at a time, stored
+    /// straight from the vector (the same candidates in the same order as <see cref="RowFirstMax2x2By8"/>,
+    /// so the same bits, NaNs and signed zeros included); the last step of a row overlaps the one before.
+    /// </summary>
+    private static void Forward2x2By8(int planes, int h, int w, int oh, int ow, ReadOnlySpan<float> x, Span<float> y)
+    {
+        if (x.Length < planes * h * w || y.Length < planes * oh * ow) throw new ArgumentException("MaxForward: a span is shorter than its planes.");
+        ref float x0 = ref MemoryMarshal.GetReference(x);
+        ref float y0 = ref MemoryMarshal.GetReference(y);
+        for (int p = 0; p < planes; p++)
+            for (int i = 0; i < oh; i++)
+            {
+                ref float row0 = ref Unsafe.Add(ref x0, (p * h + 2 * i) * w);
+                ref float row1 = ref Unsafe.Add(ref row0, w);
+                ref float yRow = ref Unsafe.Add(ref y0, (p * oh + i) * ow);
+                for (int j = 0; j < ow; j += 8)
+                {
+                    if (j > ow - 8) j = ow - 8;
+                    Pairs8(ref Unsafe.Add(ref row0, 2 * j), out var a, out var b);
+                    Pairs8(ref Unsafe.Add(ref row1, 2 * j), out var c, out var d);
+                    var best = a;
+                    best = Vector256.ConditionalSelect(Takes(best, b), b, best);
+                    best = Vector256.ConditionalSelect(Takes(best, c), c, best);
+                    best = Vector256.ConditionalSelect(Takes(best, d), d, best);
+                    best.StoreUnsafe(ref yRow, (nuint)j);
+                }
+            }
+    }
+
+    /// <summary>
+    /// <see cref="MaxScatter{T}"/> for <see cref="Tiles2x2{T}"/> rows of 8+ windows: for 8 windows at a time, the window's
+    /// cotangent at its first maximum and zeros elsewhere, written as the two input rows the windows cover
+    /// (every element written once, so gx needs no clearing first); the rows and columns no window covers
+    /// (odd sizes) are cleared.
+    /// </summary>
+    private static void Scatter2x2By8(int planes, int h, int w, int oh, int ow, ReadOnlySpan<float> x, ReadOnlySpan<float> gy, Span<float> gx)
+    {
+        if (x.Length < planes * h * w || gx.Length < planes * h * w || gy.Length < planes * oh * ow)
+            throw new ArgumentException("MaxScatter: a span is shorter than its planes.");
+        ref float x0 = ref MemoryMarshal.GetReference(x);
+        ref float gx0 = ref MemoryMarshal.GetReference(gx);
+        ref float gy0 = ref MemoryMarshal.GetReference(gy);
+        for (int p = 0; p < planes; p++)
+        {
+            for (int i = 0; i < oh; i++)
+            {
+                ref float row0 = ref Unsafe.Add(ref x0, (p * h + 2 * i) * w);
+                ref float row1 = ref Unsafe.Add(ref row0, w);
+                ref float out0 = ref Unsafe.Add(ref gx0, (p * h + 2 * i) * w);
+                ref float out1 = ref Unsafe.Add(ref out0, w);
+                ref float gyRow = ref Unsafe.Add(ref gy0, (p * oh + i) * ow);
+                for (int j = 0; j < ow; j += 8)
+                {
+                    if (j > ow - 8) j = ow - 8;
+                    Pairs8(ref Unsafe.Add(ref row0, 2 * j), out var a, out var b);
+                    Pairs8(ref Unsafe.Add(ref row1, 2 * j), out var c, out var d);
+                    // Masks of the candidate that holds each window's first maximum: a, else b, c or d.
+                    var best = a;
+                    var takeB = Takes(best, b);
+                    best = Vector256.ConditionalSelect(takeB, b, best);
+                    var takeC = Takes(best, c);
+                    best = Vector256.ConditionalSelect(takeC, c, best);
+                    var takeD = Takes(best, d);
+                    var isC = Vector256.AndNot(takeC, takeD);
+                    var isB = Vector256.AndNot(Vector256.AndNot(takeB, takeC), takeD);
+                    var isA = ~(takeB | takeC | takeD);
+                    var g = Vector256.LoadUnsafe(ref gyRow, (nuint)j);
+                    StorePairs8(g & isA, g & isB, ref Unsafe.Add(ref out0, 2 * j));
+                    StorePairs8(g & isC, g & takeD, ref Unsafe.Add(ref out1, 2 * j));
+                }
+                // Columns right of the last window.
+                for (int col = 2 * ow; col < w; col++)
+                {
+                    Unsafe.Add(ref out0, col) = 0;
+                    Unsafe.Add(ref out1, col) = 0;
+                }
+            }
+            // Rows below the last window.
+            gx.Slice((p * h + 2 * oh) * w, (h - 2 * oh) * w).Clear();
+        }
+    }
+
+    /// <summary>The left and right columns of 8 consecutive 2-wide windows of a row (16 floats read as 8 longs, narrowed).</summary>
+    private static void Pairs8(ref float start, out Vector256<float> left, out Vector256<float> right)
+    {
+        var lo = Vector256.LoadUnsafe(ref Unsafe.As<float, long>(ref start));
+        var hi = Vector256.LoadUnsafe(ref Unsafe.As<float, long>(ref Unsafe.Add(ref start, 8)));
+        left = Vector256.Narrow(lo, hi).AsSingle();
+        right = Vector256.Narrow(Vector256.ShiftRightLogical(lo, 32), Vector256.ShiftRightLogical(hi, 32)).AsSingle();
+    }
+
+    /// <summary>The inverse of <see cref="Pairs8"/>: 16 floats left[0], right[0], left[1], right[1], … from <paramref name="start"/>.</summary>
+    private static void StorePairs8(Vector256<float> left, Vector256<float> right, ref float start)
+    {
+        var l = left.AsUInt32();
+        var r = right.AsUInt32();
+        var lo = Vector256.WidenLower(l) | Vector256.ShiftLeft(Vector256.WidenLower(r), 32);
+        var hi = Vector256.WidenUpper(l) | Vector256.ShiftLeft(Vector256.WidenUpper(r), 32);
+        lo.StoreUnsafe(ref Unsafe.As<float, ulong>(ref start));
+        hi.StoreUnsafe(ref Unsafe.As<float, ulong>(ref Unsafe.Add(ref start, 8)));
+    }
+
+    /// <summary>Consider's test on 8 windows: v replaces the best so far where the best is not NaN and !(v &lt;= best).</summary>
+    private static Vector256<float> Takes(Vector256<float> best, Vector256<float> v) =>
+        Vector256.AndNot(Vector256.Equals(best, best), Vector256.LessThanOrEqual(v, best));
 
     /// <summary>
     /// at[j] = the index in <paramref name="plane"/> (H, W) of the first maximum of window (i, j0 + j), or −1

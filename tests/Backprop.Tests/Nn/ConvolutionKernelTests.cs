@@ -86,6 +86,7 @@ public class ConvolutionKernelTests
     [InlineData(2, 2, 0, 1, 6, 37)]    // 18 windows a row: 8-wide steps, the last overlapping
     [InlineData(2, 2, 0, 1, 4, 28)]    // LeNet's first pooling, 14 windows a row: two overlapping 8-wide steps
     [InlineData(2, 2, 0, 1, 4, 14)]    // 7 windows a row: two overlapping 4-wide steps
+    [InlineData(2, 2, 0, 1, 7, 19)]    // 9 windows a row, odd sizes: the 8-wide path leaves a row and a column to clear
     [InlineData(2, 2, 0, 1, 6, 6)]     // 3 windows a row: the scalar loop
     [InlineData(2, 2, 0, 1, 7, 9)]     // odd sizes: the last row and column are in no window
     [InlineData(3, 3, 0, 1, 9, 7)]     // non-overlapping, k ≠ 2
