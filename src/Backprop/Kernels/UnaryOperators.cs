@@ -75,11 +75,24 @@ public readonly struct LeakyReluOperator : IUnaryOperator
 }
 
 /// <summary>1 where x &gt; 0, else p: the derivative of leaky ReLU (p = 0 gives ReLU's, with relu'(0) = 0).</summary>
+/// <remarks>
+/// A vector select rather than a branch per element: on activations the sign is close to random, and the
+/// mispredicted branches made this mask the slowest part of a CNN's backward pass (1.4 of 5.3 ms a step
+/// on the LeNet workload). NaN compares false, so it maps to p in both loops.
+/// </remarks>
 public readonly struct StepOperator : IUnaryOperator
 {
     public static void Invoke<T>(ReadOnlySpan<T> x, Span<T> d, T p) where T : unmanaged, IFloatingPointIeee754<T>
     {
-        for (int i = 0; i < d.Length; i++) d[i] = x[i] > T.Zero ? T.One : p;
+        if (x.Length < d.Length) throw new ArgumentException("StepOperator: the input is shorter than the output.");
+        int i = 0;
+        if (Vector.IsHardwareAccelerated && d.Length >= Vector<T>.Count)
+        {
+            var fill = new Vector<T>(p);
+            for (; i <= d.Length - Vector<T>.Count; i += Vector<T>.Count)
+                Vector.ConditionalSelect(Vector.GreaterThan(new Vector<T>(x.Slice(i)), Vector<T>.Zero), Vector<T>.One, fill).CopyTo(d.Slice(i));
+        }
+        for (; i < d.Length; i++) d[i] = x[i] > T.Zero ? T.One : p;
     }
 }
 
