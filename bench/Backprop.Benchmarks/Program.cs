@@ -2,8 +2,14 @@ using BenchmarkDotNet.Running;
 
 // `-- gemm-quick [options]` is a Stopwatch timer for tuning the GEMM kernel (seconds, not minutes);
 // `-- step-quick [small|mid|wide]` times the parts of a compiled training step;
+// `-- step-breakdown [small|mid|wide] [threads=N]` times every kernel call of one step (GEMMs with shapes, epilogues, loss, SGD);
 // `-- csv-memory [rows] [columns]` measures the peak memory of loading a big CSV;
 // anything else goes to BenchmarkDotNet, e.g. `-- --filter *Gemm*`.
+if (args.Length > 0 && args[0] == "step-breakdown")
+{
+    Backprop.Benchmarks.StepBreakdown.Run(args[1..]);
+    return;
+}
 if (args.Length > 0 && args[0] == "step-quick")
 {
     Backprop.Benchmarks.StepQuick.Run(args[1..]);

@@ -65,7 +65,7 @@ public static class FusedLinear
     /// TensorPrimitives.Max does, so a diverging run still shows NaN.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void BiasRelu<T>(Span<T> z, Span<T> a, ReadOnlySpan<T> b, int m, int outF, bool relu)
+    internal static void BiasRelu<T>(Span<T> z, Span<T> a, ReadOnlySpan<T> b, int m, int outF, bool relu)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         int vw = Vector<T>.Count;
