@@ -65,8 +65,8 @@ internal static unsafe class GemmThreads
     /// </summary>
     internal static bool WakeWorkers { get; set; } = true;
 
-    /// <summary>Chunks taken by workers (not the caller) since the process started; for tests and diagnostics.</summary>
-    internal static long WorkerChunks;
+    /// <summary>Chunks of all threaded calls, and those taken by workers (not the caller), since the process started: diagnostics (bench --contention).</summary>
+    internal static long TotalChunks, WorkerChunks;
 
     /// <summary>
     /// Runs run(state, chunk, job) for chunk = 0..chunks-1 on the calling thread and up to threads - 1 workers,
@@ -86,6 +86,7 @@ internal static unsafe class GemmThreads
             s_finished = 0;
             s_error = null;
             s_job++;
+            TotalChunks += chunks;
             s_allDone.Reset();
             // A full fence: a worker that takes a chunk of this job sees every field written above.
             Interlocked.Exchange(ref s_queue, (long)chunks << 32);
