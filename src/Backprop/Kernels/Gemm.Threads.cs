@@ -109,6 +109,22 @@ internal static unsafe class GemmThreads
     }
 
     /// <summary>
+    /// Threads a call may use: <see cref="Gemm.MaxThreads"/>, capped at the processor count.
+    /// </summary>
+    public static int Available => Math.Min(Gemm.MaxThreads, Environment.ProcessorCount);
+
+    /// <summary>
+    /// Runs run(state, chunk, job) for every chunk, shared with the workers when there are several threads and
+    /// they are free, otherwise all on the calling thread (then job is -1). For memory-bound kernels between the
+    /// GEMMs of a training step (the batch gather, the SGD update), which the workers would otherwise spend spinning.
+    /// </summary>
+    public static void RunOrInline(delegate*<void*, int, long, void> run, void* state, int chunks)
+    {
+        if (chunks > 1 && Available > 1 && TryRun(run, state, chunks, Available)) return;
+        for (int c = 0; c < chunks; c++) run(state, c, -1);
+    }
+
+    /// <summary>
     /// Takes and runs chunks of the current job until none is left. The caller's exception is returned (and
     /// rethrown as is); a worker's is kept for the caller. The participant that finishes the last chunk signals.
     /// </summary>
