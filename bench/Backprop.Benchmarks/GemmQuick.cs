@@ -20,6 +20,7 @@ namespace Backprop.Benchmarks;
 ///   budget=BYTES         largest shared operand a thread keeps packed for a call (0: re-pack per chunk)
 ///   minchunk=N           smallest multiply-adds per chunk when the shared operand is kept
 ///   pack                 with shapes=: time packing op(A) and op(B) whole, once each (ns per element)
+///   sync                 the round trip of a threaded call with empty chunks (publish, wake, take, wait)
 /// </summary>
 internal static class GemmQuick
 {
@@ -43,6 +44,7 @@ internal static class GemmQuick
                     break;
                 case "double": useDouble = true; break;
                 case "pack": pack = true; break;
+                case "sync": Sync(); return;
                 case "ta": ta = true; break;
                 case "tb": tb = true; break;
                 case "kc": GemmDriver.KC = int.Parse(kv[1], CultureInfo.InvariantCulture); break;
@@ -73,13 +75,17 @@ internal static class GemmQuick
         if (shapes.Count > 0)
         {
             int all = Environment.ProcessorCount;
-            Console.WriteLine($"{"shape",-16} {"µs 1 thr",10} {"GFLOP/s",8} {$"µs {all} thr",10} {"GFLOP/s",8}");
+            Console.WriteLine($"{"shape",-16} {"µs 1 thr",10} {"GFLOP/s",8} {$"µs {all} thr",10} {"GFLOP/s",8} {"workers' chunks",16}");
             foreach (var (m, n, k) in shapes)
             {
                 double t1 = Time(m, n, k, useDouble, ta, tb, 1);
+                long chunks = GemmThreads.TotalChunks, workers = GemmThreads.WorkerChunks;
                 double tAll = Time(m, n, k, useDouble, ta, tb, all);
+                chunks = GemmThreads.TotalChunks - chunks;
+                workers = GemmThreads.WorkerChunks - workers;
                 double flops = 2.0 * m * n * k;
-                Console.WriteLine($"{$"{m}x{n}x{k}",-16} {t1 * 1e6,10:F2} {flops / t1 / 1e9,8:F1} {tAll * 1e6,10:F2} {flops / tAll / 1e9,8:F1}");
+                string share = chunks == 0 ? "not threaded" : $"{(double)workers / chunks,16:P0}";
+                Console.WriteLine($"{$"{m}x{n}x{k}",-16} {t1 * 1e6,10:F2} {flops / t1 / 1e9,8:F1} {tAll * 1e6,10:F2} {flops / tAll / 1e9,8:F1} {share,16}");
             }
             return;
         }
@@ -150,6 +156,32 @@ internal static class GemmQuick
             }
         }
         return (bestA, bestB);
+    }
+
+    private static unsafe void Nop(void* state, int chunk, long job) { }
+
+    /// <summary>µs per threaded call whose chunks do nothing, back to back and with a gap between calls.</summary>
+    private static unsafe void Sync()
+    {
+        Gemm.MaxThreads = Environment.ProcessorCount;
+        foreach (int gapMicroseconds in new[] { 0, 20, 100, 500 })
+            foreach (int chunks in new[] { 2, 16 })
+            {
+                var all = new List<double>();
+                for (int i = 0; i < 2000; i++)
+                {
+                    if (gapMicroseconds > 0)
+                    {
+                        long until = Stopwatch.GetTimestamp() + gapMicroseconds * Stopwatch.Frequency / 1_000_000;
+                        while (Stopwatch.GetTimestamp() < until) { }
+                    }
+                    long t = Stopwatch.GetTimestamp();
+                    GemmThreads.TryRun(&Nop, null, chunks, Environment.ProcessorCount);
+                    all.Add(Stopwatch.GetElapsedTime(t).TotalMicroseconds);
+                }
+                all.Sort();
+                Console.WriteLine($"gap {gapMicroseconds,4} µs, {chunks,2} chunks: median {all[all.Count / 2]:F2} µs, 90th {all[all.Count * 9 / 10]:F2}, 99th {all[all.Count * 99 / 100]:F2}, worker chunks {GemmThreads.WorkerChunks}");
+            }
     }
 
     private static T[] Fill<T>(int count, Rng rng) where T : System.Numerics.INumber<T>

@@ -8,7 +8,8 @@ using Backprop.Training;
 namespace Backprop.Benchmarks;
 
 /// <summary>
-/// Where a compiled training step's time goes: `-- step-breakdown [small|mid|wide] [threads=N] [steps=N]`.
+/// Where a compiled training step's time goes: `-- step-breakdown [small|mid|wide] [threads=N] [steps=N] [threadmin=N] [serial-memory]`
+/// (serial-memory: the gather and the SGD update on the calling thread only).
 /// <para>
 /// Replays the step of <see cref="MlpTrainingStep"/> for the bench workload (ReLU hidden layers, the
 /// workload's loss) as its separate kernel calls, in the step's order and on buffers of the step's sizes, so
@@ -42,6 +43,7 @@ internal static unsafe class StepBreakdown
                 case "threads": Backprop.Kernels.Gemm.MaxThreads = int.Parse(kv[1], CultureInfo.InvariantCulture); break;
                 case "steps": steps = int.Parse(kv[1], CultureInfo.InvariantCulture); break;
                 case "threadmin": Backprop.Kernels.Gemm.ThreadMinWork = long.Parse(kv[1], CultureInfo.InvariantCulture); break;
+                case "serial-memory": (Axpy.ParallelMinLength, RowGather.ParallelMinElements) = (int.MaxValue, int.MaxValue); break;
                 default: throw new ArgumentException($"step-breakdown: unknown option '{arg}'.");
             }
         }

@@ -168,7 +168,9 @@ public static unsafe partial class Gemm
                 {
                     PathChoice.Direct => true,
                     PathChoice.Packed => false,
-                    _ => work <= DirectMaxWork || GemmDirect.Prefers<T>(m, n, PackedNR<T>()),
+                    _ => work <= DirectMaxWork || GemmDirect.Prefers<T>(m, n, PackedNR<T>())
+                         || (pr.CsA == 1 && pr.RsB == 1 && GemmDirect.PrefersDot<T>(n, k, PackedNR<T>())
+                             && !(GemmThreads.Available > 1 && work >= ThreadMinWork)),
                 };
                 if (direct) GemmDirect.Run(&pr);
                 else RunPacked(&pr, work);
