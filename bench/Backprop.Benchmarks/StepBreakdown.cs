@@ -170,6 +170,10 @@ internal static unsafe class StepBreakdown
         Console.WriteLine($"{"GEMMs",-22} {"",-24} {gemm,9:F2} {gemm / sum,6:P0} {flops / gemm / 1e3,8:F1}");
         Console.WriteLine($"{"sum of parts",-22} {"",-24} {sum,9:F2} {"",6} {flops / sum / 1e3,8:F1}");
         Console.WriteLine($"{"real step (gather+step+sgd)",-47} {realMed,9:F2} {"",6} {flops / realMed / 1e3,8:F1}   → {m / realMed * 1e6:N0} samples/s");
+        var sorted = real.Select(Us).OrderBy(v => v).ToArray();
+        double mean = sorted.Average();
+        Console.WriteLine($"{"real step: mean, 90th, 99th percentile, max",-47} {mean,9:F2} {sorted[steps * 9 / 10],9:F2} {sorted[steps * 99 / 100],9:F2} {sorted[^1],9:F2}   (mean → {m / mean * 1e6:N0} samples/s)");
+        Console.WriteLine($"threaded calls: workers took {(double)GemmThreads.WorkerChunks / Math.Max(1, GemmThreads.TotalChunks):P0} of {GemmThreads.TotalChunks:N0} chunks; back-offs to one thread: {GemmThreads.Backoffs}");
     }
 
     /// <summary>A GEMM part: C = op(A)·op(B) (alpha 1, beta 0) on the given buffers, with its one-thread packing time.</summary>

@@ -30,7 +30,7 @@ internal static class BenchCommand
             Description = "Time training on a busy machine: a spinning neighbour (a busy-loop child process, or a thread where /bin/sh is missing) " +
                 "keeps one core occupied while each workload trains with 1 GEMM thread and with --threads (default: every core), " +
                 "alternating the two for --rounds rounds. Reports both medians in samples/s, their ratio (threaded / 1 thread; the goal is at least 0.9 " +
-                "on mid and wide) and the share of GEMM chunks the worker threads took. The neighbour stops at the end, on an error and on Ctrl+C, " +
+                "on mid and wide), the share of GEMM chunks the worker threads took and how often threading backed off to one thread because they took too few. The neighbour stops at the end, on an error and on Ctrl+C, " +
                 "and ends by itself if this process is killed.",
         };
         var rounds = new Option<int>("--rounds") { Description = "With --contention: rounds of (1-thread run, threaded run); medians are reported.", DefaultValueFactory = _ => 3 }.AtLeast(1);

@@ -17,7 +17,7 @@ namespace Backprop.Cli.Commands;
 internal static class BenchContention
 {
     private sealed record Row(string Workload, string Engine, int Threads, int Epochs, double[] OneThread, double[] Threaded,
-        double WorkerChunkShare, double AllocatedBytesPerStep)
+        double WorkerChunkShare, long Backoffs, double AllocatedBytesPerStep)
     {
         public double OneThreadMedian => Median(OneThread);
         public double ThreadedMedian => Median(Threaded);
@@ -44,7 +44,7 @@ internal static class BenchContention
                 {
                     var one = new double[rounds];
                     var threaded = new double[rounds];
-                    long chunks = 0, workerChunks = 0;
+                    long chunks = 0, workerChunks = 0, backoffs = 0;
                     double allocated = 0;
                     for (int r = 0; r < rounds; r++)
                     {
@@ -54,7 +54,7 @@ internal static class BenchContention
                             int t = first ? 1 : many;
                             err.WriteLine($"timing {w.Name} with {t} GEMM thread(s), round {r + 1} of {rounds} …");
                             Gemm.MaxThreads = t;
-                            long chunksBefore = GemmThreads.TotalChunks, workerBefore = GemmThreads.WorkerChunks;
+                            long chunksBefore = GemmThreads.TotalChunks, workerBefore = GemmThreads.WorkerChunks, backoffsBefore = GemmThreads.Backoffs;
                             var result = TrainingBenchmark.Run(w, epochs ?? w.DefaultEpochs, engine, seed);
                             if (first) one[r] = result.SamplesPerSecond;
                             else
@@ -62,12 +62,13 @@ internal static class BenchContention
                                 threaded[r] = result.SamplesPerSecond;
                                 chunks += GemmThreads.TotalChunks - chunksBefore;
                                 workerChunks += GemmThreads.WorkerChunks - workerBefore;
+                                backoffs += GemmThreads.Backoffs - backoffsBefore;
                                 allocated = Math.Max(allocated, result.AllocatedBytesPerStep);
                             }
                         }
                     }
                     rows.Add(new Row(w.Name, engine == BenchEngine.Fused ? "fused" : "autodiff", many, epochs ?? w.DefaultEpochs, one, threaded,
-                        chunks == 0 ? 0 : (double)workerChunks / chunks, allocated));
+                        chunks == 0 ? 0 : (double)workerChunks / chunks, backoffs, allocated));
                 }
             }
             finally
@@ -94,6 +95,7 @@ internal static class BenchContention
                 runs_1_thread = r.OneThread.Select(v => Math.Round(v, 1)).ToArray(),
                 runs_threaded = r.Threaded.Select(v => Math.Round(v, 1)).ToArray(),
                 worker_chunk_share = Math.Round(r.WorkerChunkShare, 4),
+                backoffs = r.Backoffs,
                 allocated_bytes_per_step = Math.Round(r.AllocatedBytesPerStep, 1),
             }).ToArray();
             parse.InvocationConfiguration.Output.WriteLine(objects.Length == 1 && !all ? JsonSerializer.Serialize(objects[0]) : JsonSerializer.Serialize(objects));
@@ -104,10 +106,10 @@ internal static class BenchContention
         var table = new Table().Title($"Training throughput with one core kept busy by a spinning {kind}, {rows[0].Engine} engine, median of {rounds} round(s)")
             .AddColumn("workload").AddColumn(new TableColumn("samples/s, 1 thread").RightAligned())
             .AddColumn(new TableColumn($"samples/s, {many} threads").RightAligned()).AddColumn(new TableColumn("ratio").RightAligned())
-            .AddColumn(new TableColumn("chunks taken by workers").RightAligned());
+            .AddColumn(new TableColumn("chunks taken by workers").RightAligned()).AddColumn(new TableColumn("back-offs to 1 thread").RightAligned());
         foreach (var r in rows)
             table.AddRow(r.Workload, r.OneThreadMedian.ToString("N0", ic), r.ThreadedMedian.ToString("N0", ic), r.Ratio.ToString("F2", ic),
-                r.WorkerChunkShare.ToString("P0", ic));
+                r.WorkerChunkShare.ToString("P0", ic), r.Backoffs.ToString(ic));
         console.Write(table);
         return 0;
     }

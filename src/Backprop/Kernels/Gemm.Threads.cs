@@ -1,3 +1,5 @@
+using System.Diagnostics;
+
 namespace Backprop.Kernels;
 
 /// <summary>
@@ -23,6 +25,17 @@ namespace Backprop.Kernels;
 /// steady state would not be allocation-free. Here a threaded call allocates nothing once the workers
 /// exist; creating them (lazily, on the first threaded call that needs them) allocates the threads, one
 /// <see cref="ManualResetEventSlim"/> each, and later each worker's packing scratch (<see cref="GemmScratch"/>).
+/// </para>
+/// <para>
+/// Back-off. When the other cores are busy with other processes, a worker gets little CPU: it takes a small
+/// share of the chunks, and now and then the OS preempts it while it holds one, so that the caller waits for
+/// the neighbour's time slice (~4 ms on the 2-core bench machine, in about 1 % of the mid network's steps). When
+/// the workers took less than <see cref="MinWorkerShare"/> of the chunks over the last <see cref="WindowChunks"/>,
+/// threading is not paying for that risk: calls run on the caller alone (<see cref="TryRun"/> returns false)
+/// for a back-off period, after which threading is tried again. The period starts at
+/// <see cref="MinBackoffMilliseconds"/> and doubles, up to <see cref="MaxBackoffMilliseconds"/>, while every
+/// trial window finds the workers starved (each trial risks a stall), and starts over once one does not. On an
+/// idle machine the workers take about half of the chunks, so this never triggers there.
 /// </para>
 /// <para>
 /// One job runs at a time. A call made while the workers are busy (GEMMs from several threads at once)
@@ -69,6 +82,29 @@ internal static unsafe class GemmThreads
     internal static long TotalChunks, WorkerChunks;
 
     /// <summary>
+    /// Chunks over which the workers' share is judged (~2 steps of the mid network): a starved worker takes ~3 %
+    /// of them, an idle machine's ~45 %, so even one window tells them apart.
+    /// </summary>
+    internal const int WindowChunks = 128;
+
+    /// <summary>Below this share of a window's chunks taken by workers, threading backs off.</summary>
+    internal const double MinWorkerShare = 0.1;
+
+    /// <summary>Shortest and longest back-off periods.</summary>
+    internal const int MinBackoffMilliseconds = 100, MaxBackoffMilliseconds = 800;
+
+    /// <summary>Tests: false turns the back-off off, so that <see cref="TryRun"/> runs every job it can.</summary>
+    internal static bool Backoff { get; set; } = true;
+
+    private static int s_windowChunks, s_windowWorkerChunks;
+    private static long s_backoffUntil;
+    private static int s_backoffMilliseconds = MinBackoffMilliseconds;
+    private static long s_backoffs;
+
+    /// <summary>How many times threading has backed off since the process started (diagnostics).</summary>
+    internal static long Backoffs => Volatile.Read(ref s_backoffs);
+
+    /// <summary>
     /// Runs run(state, chunk, job) for chunk = 0..chunks-1 on the calling thread and up to threads - 1 workers,
     /// each chunk exactly once, and returns after all have finished. job is a number unique to this call, so a
     /// thread can tell whether what its scratch holds was packed for this call. Returns false without running
@@ -76,7 +112,9 @@ internal static unsafe class GemmThreads
     /// </summary>
     public static bool TryRun(delegate*<void*, int, long, void> run, void* state, int chunks, int threads)
     {
-        if (chunks < 2 || threads < 2 || Interlocked.CompareExchange(ref s_busy, 1, 0) != 0) return false;
+        if (chunks < 2 || threads < 2) return false;
+        if (Backoff && Volatile.Read(ref s_backoffUntil) != 0 && Stopwatch.GetTimestamp() < Volatile.Read(ref s_backoffUntil)) return false;
+        if (Interlocked.CompareExchange(ref s_busy, 1, 0) != 0) return false;
         try
         {
             Worker[] workers = EnsureWorkers(threads - 1);
@@ -95,9 +133,11 @@ internal static unsafe class GemmThreads
                 int wake = Math.Min(threads - 1, chunks - 1);
                 for (int w = 0; w < wake; w++) workers[w].Go.Set();
             }
+            long workerChunksBefore = Volatile.Read(ref WorkerChunks);
             Exception? own = Drain(caller: true);
             // Always wait for the chunks taken, even after an exception: workers read the caller's pinned stack frame.
             s_allDone.Wait();
+            if (WakeWorkers) JudgeShare(chunks, (int)(Volatile.Read(ref WorkerChunks) - workerChunksBefore));
             if (own is not null) throw own;
             if (s_error is { } error) throw new AggregateException("A GEMM worker thread failed.", error);
             return true;
@@ -122,6 +162,38 @@ internal static unsafe class GemmThreads
     {
         if (chunks > 1 && Available > 1 && TryRun(run, state, chunks, Available)) return;
         for (int c = 0; c < chunks; c++) run(state, c, -1);
+    }
+
+    /// <summary>Tests: ends a back-off in progress and empties the window.</summary>
+    internal static void ResetBackoff()
+    {
+        Volatile.Write(ref s_backoffUntil, 0);
+        s_backoffMilliseconds = MinBackoffMilliseconds;
+        s_windowChunks = 0;
+        s_windowWorkerChunks = 0;
+    }
+
+    /// <summary>Adds a finished job to the window (under s_busy, or in tests) and starts a back-off when the workers' share was too small.</summary>
+    internal static void JudgeShare(int chunks, int workerChunks)
+    {
+        s_windowChunks += chunks;
+        s_windowWorkerChunks += workerChunks;
+        if (s_windowChunks < WindowChunks) return;
+        if (s_windowWorkerChunks < MinWorkerShare * s_windowChunks)
+        {
+            // The first window after a back-off starved again: back off twice as long.
+            bool again = s_backoffUntil != 0;
+            s_backoffMilliseconds = again ? Math.Min(MaxBackoffMilliseconds, 2 * s_backoffMilliseconds) : MinBackoffMilliseconds;
+            Volatile.Write(ref s_backoffUntil, Stopwatch.GetTimestamp() + s_backoffMilliseconds * Stopwatch.Frequency / 1000);
+            s_backoffs++;
+        }
+        else
+        {
+            Volatile.Write(ref s_backoffUntil, 0);
+            s_backoffMilliseconds = MinBackoffMilliseconds;
+        }
+        s_windowChunks = 0;
+        s_windowWorkerChunks = 0;
     }
 
     /// <summary>

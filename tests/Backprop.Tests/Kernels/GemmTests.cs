@@ -174,10 +174,10 @@ public sealed class GemmTests
     {
         foreach (bool wake in new[] { true, false })
         {
-            bool savedWake = GemmThreads.WakeWorkers;
+            var saved = (GemmThreads.WakeWorkers, GemmThreads.Backoff);
             try
             {
-                GemmThreads.WakeWorkers = wake;
+                (GemmThreads.WakeWorkers, GemmThreads.Backoff) = (wake, false);
                 for (int rep = 0; rep < 50; rep++)
                 {
                     s_chunkRuns = new int[37];
@@ -200,8 +200,36 @@ public sealed class GemmTests
             }
             finally
             {
-                GemmThreads.WakeWorkers = savedWake;
+                (GemmThreads.WakeWorkers, GemmThreads.Backoff) = saved;
             }
+        }
+    }
+
+    [Fact]
+    public unsafe void ThreadingBacksOffWhenTheWorkersTakeTooFewChunks()
+    {
+        bool saved = GemmThreads.Backoff;
+        try
+        {
+            GemmThreads.Backoff = true;
+            GemmThreads.ResetBackoff();
+            long before = GemmThreads.Backoffs;
+            // A window in which the workers took a fair share does not back off; one in which they took none does.
+            GemmThreads.JudgeShare(GemmThreads.WindowChunks, GemmThreads.WindowChunks / 2);
+            Assert.Equal(before, GemmThreads.Backoffs);
+            GemmThreads.JudgeShare(GemmThreads.WindowChunks, 0);
+            Assert.Equal(before + 1, GemmThreads.Backoffs);
+            s_chunkRuns = new int[4];
+            int none = -1;
+            Assert.False(GemmThreads.TryRun(&CountChunk, &none, 4, 2));
+            Assert.All(s_chunkRuns, runs => Assert.Equal(0, runs));
+            // Meanwhile a GEMM still gives the right result, on the calling thread.
+            Check<float>(new Rng(8), false, true, 200, 190, 300, 1f, 0f, pad: false, 1);
+        }
+        finally
+        {
+            GemmThreads.ResetBackoff();
+            GemmThreads.Backoff = saved;
         }
     }
 
@@ -352,11 +380,13 @@ public sealed class GemmTests
             T[] c = (T[])c0.Clone();
             int savedThreads = Gemm.MaxThreads;
             long savedThreadMin = Gemm.ThreadMinWork;
+            bool savedBackoff = GemmThreads.Backoff;
             try
             {
                 Gemm.MaxThreads = threads;
-                // Let the threaded runs split even the small shapes, so the partitioning is tested at edges.
-                if (threads > 1) Gemm.ThreadMinWork = 0;
+                // Let the threaded runs split even the small shapes, so the partitioning is tested at edges, and
+                // never back off to one thread (which a busy test machine could otherwise cause).
+                if (threads > 1) (Gemm.ThreadMinWork, GemmThreads.Backoff) = (0, false);
                 if (a is float[] af)
                     Gemm.Multiply(transA, transB, m, n, k, float.CreateTruncating(alpha), af, lda, (float[])(object)b, ldb,
                         float.CreateTruncating(beta), (float[])(object)c, ldc);
@@ -368,6 +398,7 @@ public sealed class GemmTests
             {
                 Gemm.MaxThreads = savedThreads;
                 Gemm.ThreadMinWork = savedThreadMin;
+                GemmThreads.Backoff = savedBackoff;
             }
 
             for (int i = 0; i < m; i++)

@@ -21,17 +21,17 @@ public sealed class ParallelKernelTests
 
     private static void WithSplit(int threads, string how, Action body)
     {
-        var saved = (Gemm.MaxThreads, Axpy.ParallelMinLength, RowGather.ParallelMinElements, GemmThreads.WakeWorkers);
+        var saved = (Gemm.MaxThreads, Axpy.ParallelMinLength, RowGather.ParallelMinElements, GemmThreads.WakeWorkers, GemmThreads.Backoff);
         try
         {
-            Gemm.MaxThreads = threads;
+            (Gemm.MaxThreads, GemmThreads.Backoff) = (threads, false);
             if (how != "default") (Axpy.ParallelMinLength, RowGather.ParallelMinElements) = (1, 1);
             if (how == "caller takes all") GemmThreads.WakeWorkers = false;
             body();
         }
         finally
         {
-            (Gemm.MaxThreads, Axpy.ParallelMinLength, RowGather.ParallelMinElements, GemmThreads.WakeWorkers) = saved;
+            (Gemm.MaxThreads, Axpy.ParallelMinLength, RowGather.ParallelMinElements, GemmThreads.WakeWorkers, GemmThreads.Backoff) = saved;
         }
     }
 
