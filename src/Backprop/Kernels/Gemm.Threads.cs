@@ -33,9 +33,10 @@ namespace Backprop.Kernels;
 /// the workers took less than <see cref="MinWorkerShare"/> of the chunks over the last <see cref="WindowChunks"/>,
 /// threading is not paying for that risk: calls run on the caller alone (<see cref="TryRun"/> returns false)
 /// for a back-off period, after which threading is tried again. The period starts at
-/// <see cref="MinBackoffMilliseconds"/> and doubles, up to <see cref="MaxBackoffMilliseconds"/>, while every
-/// trial window finds the workers starved (each trial risks a stall), and starts over once one does not. On an
-/// idle machine the workers take about half of the chunks, so this never triggers there.
+/// <see cref="MinBackoffMilliseconds"/>, short so that a brief burst of another process costs little, and
+/// doubles, up to <see cref="MaxBackoffMilliseconds"/>, while trial windows find the workers starved (each
+/// trial risks a stall); it starts over once a window shows them healthy (<see cref="HealthyWorkerShare"/>).
+/// On an idle machine the workers take about half of the chunks, so this does not trigger there.
 /// </para>
 /// <para>
 /// One job runs at a time. A call made while the workers are busy (GEMMs from several threads at once)
@@ -90,8 +91,14 @@ internal static unsafe class GemmThreads
     /// <summary>Below this share of a window's chunks taken by workers, threading backs off.</summary>
     internal const double MinWorkerShare = 0.1;
 
+    /// <summary>
+    /// At or above this share the back-off period starts over from its minimum. Between the two it stays: a
+    /// worker starved by a neighbour process still reaches 10–15 % in some windows (bench --contention, mid).
+    /// </summary>
+    internal const double HealthyWorkerShare = 0.25;
+
     /// <summary>Shortest and longest back-off periods.</summary>
-    internal const int MinBackoffMilliseconds = 100, MaxBackoffMilliseconds = 800;
+    internal const int MinBackoffMilliseconds = 20, MaxBackoffMilliseconds = 800;
 
     /// <summary>Tests: false turns the back-off off, so that <see cref="TryRun"/> runs every job it can.</summary>
     internal static bool Backoff { get; set; } = true;
@@ -181,13 +188,13 @@ internal static unsafe class GemmThreads
         if (s_windowChunks < WindowChunks) return;
         if (s_windowWorkerChunks < MinWorkerShare * s_windowChunks)
         {
-            // The first window after a back-off starved again: back off twice as long.
+            // Starved again since the last back-off, with no healthy window between: back off twice as long.
             bool again = s_backoffUntil != 0;
             s_backoffMilliseconds = again ? Math.Min(MaxBackoffMilliseconds, 2 * s_backoffMilliseconds) : MinBackoffMilliseconds;
             Volatile.Write(ref s_backoffUntil, Stopwatch.GetTimestamp() + s_backoffMilliseconds * Stopwatch.Frequency / 1000);
             s_backoffs++;
         }
-        else
+        else if (s_windowWorkerChunks >= HealthyWorkerShare * s_windowChunks)
         {
             Volatile.Write(ref s_backoffUntil, 0);
             s_backoffMilliseconds = MinBackoffMilliseconds;

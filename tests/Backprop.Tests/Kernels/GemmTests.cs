@@ -219,6 +219,9 @@ public sealed class GemmTests
             Assert.Equal(before, GemmThreads.Backoffs);
             GemmThreads.JudgeShare(GemmThreads.WindowChunks, 0);
             Assert.Equal(before + 1, GemmThreads.Backoffs);
+            // Starving on: the period doubles (20 ms → 320 ms), so the check below is well inside it.
+            for (int i = 0; i < 4; i++) GemmThreads.JudgeShare(GemmThreads.WindowChunks, 0);
+            Assert.Equal(before + 5, GemmThreads.Backoffs);
             s_chunkRuns = new int[4];
             int none = -1;
             Assert.False(GemmThreads.TryRun(&CountChunk, &none, 4, 2));
