@@ -8,7 +8,7 @@ using Backprop.Training;
 namespace Backprop.Benchmarks;
 
 /// <summary>
-/// Where a compiled training step's time goes: `-- step-breakdown [small|mid|wide] [threads=N] [steps=N] [threadmin=N] [serial-memory]`
+/// Where a compiled training step's time goes: `-- step-breakdown [small|mid|wide] [threads=N] [steps=N] [threadmin=N] [serial-memory] [no-backoff]`
 /// (serial-memory: the gather and the SGD update on the calling thread only).
 /// <para>
 /// Replays the step of <see cref="MlpTrainingStep"/> for the bench workload (ReLU hidden layers, the
@@ -43,6 +43,7 @@ internal static unsafe class StepBreakdown
                 case "threads": Backprop.Kernels.Gemm.MaxThreads = int.Parse(kv[1], CultureInfo.InvariantCulture); break;
                 case "steps": steps = int.Parse(kv[1], CultureInfo.InvariantCulture); break;
                 case "threadmin": Backprop.Kernels.Gemm.ThreadMinWork = long.Parse(kv[1], CultureInfo.InvariantCulture); break;
+                case "no-backoff": GemmThreads.Backoff = false; break;
                 case "serial-memory": (Axpy.ParallelMinLength, RowGather.ParallelMinElements) = (int.MaxValue, int.MaxValue); break;
                 default: throw new ArgumentException($"step-breakdown: unknown option '{arg}'.");
             }
