@@ -10,6 +10,12 @@ if (args.Length > 0 && args[0] == "step-breakdown")
     Backprop.Benchmarks.StepBreakdown.Run(args[1..]);
     return;
 }
+// `-- train-quick [small|mid|wide] [epochs=N] [threads=N] [no-backoff]` is `backprop bench` with the threading knobs;
+if (args.Length > 0 && args[0] == "train-quick")
+{
+    Backprop.Benchmarks.TrainQuick.Run(args[1..]);
+    return;
+}
 if (args.Length > 0 && args[0] == "step-quick")
 {
     Backprop.Benchmarks.StepQuick.Run(args[1..]);
