@@ -37,9 +37,19 @@ internal static class BenchCommand
         var json = new Option<bool>("--json") { Description = "Print JSON on stdout: one object for one workload, an array for all." };
         var distributed = new Option<bool>("--distributed") { Description = "Data-parallel under mpirun (mpirun -np N backprop bench --distributed): samples/s, time per step in the gradient allreduce, bytes per step, and the cost model's projection to 4–64 nodes. MLP workloads only (all means small, mid and wide here). Each rank uses cores/ranks GEMM threads unless --threads says otherwise." };
         var latency = new Option<double>("--latency-us") { Description = "With --distributed: the per-message network latency (µs) the projection assumes.", DefaultValueFactory = _ => 10.0 };
+        var contention = new Option<bool>("--contention")
+        {
+            Description = "Time training on a busy machine: a spinning neighbour (a busy-loop child process, or a thread where /bin/sh is missing) " +
+                "keeps one core occupied while each workload trains with 1 GEMM thread and with --threads (default: every core), " +
+                "alternating the two for --rounds rounds. Reports both medians in samples/s, their ratio (threaded / 1 thread; the goal is at least 0.9 " +
+                "on mid and wide), the share of GEMM chunks the worker threads took and how often threading backed off to one thread because they took too few. The neighbour stops at the end, on an error and on Ctrl+C, " +
+                "and ends by itself if this process is killed.",
+        };
+        var rounds = new Option<int>("--rounds") { Description = "With --contention: rounds of (1-thread run, threaded run); medians are reported.", DefaultValueFactory = _ => 3 }.AtLeast(1);
         var command = new Command("bench", "Time training (plain SGD, lr 0.01) on synthetic data: samples per second, ms per step, GFLOP/s and bytes allocated per step.\n" +
             "Example: backprop bench --workload all --json\n" +
-            "Example: mpirun -np 2 backprop bench --distributed") { workload, epochs, samples, threads, engine, seed, json, distributed, latency };
+            "Example: backprop bench --contention --workload mid    (1 vs 2 GEMM threads with the other core busy)\n" +
+            "Example: mpirun -np 2 backprop bench --distributed") { workload, epochs, samples, threads, engine, seed, json, distributed, latency, contention, rounds };
         command.SetAction(parse =>
         {
             int? e = parse.GetValue(epochs);
@@ -54,11 +64,14 @@ internal static class BenchCommand
             var chosenEngine = parse.GetValue(engine) == "autodiff" ? BenchEngine.Autodiff : BenchEngine.Fused;
             if (parse.GetValue(distributed))
             {
+                if (parse.GetValue(contention)) throw new CliUsageException("--contention and --distributed cannot be combined.");
                 if (name == "all") selected = selected.Where(w => w.Network == BenchNetwork.Mlp).ToArray();
                 else if (selected[0].Network != BenchNetwork.Mlp)
                     throw new CliUsageException($"--distributed runs the compiled MLP step, which has no convolution; use --workload small, mid, wide or all (without {name}).");
                 return DistributedRun.Bench(parse, selected, e, t, parse.GetValue(seed), parse.GetValue(json), parse.GetValue(latency));
             }
+            if (parse.GetValue(contention))
+                return BenchContention.Run(parse, selected, e, t, chosenEngine, parse.GetValue(seed), parse.GetValue(rounds), parse.GetValue(json), name == "all");
             var err = Consoles.For(parse.InvocationConfiguration.Error, true);
             int previousThreads = Gemm.MaxThreads;
             var results = new List<BenchResult>();

@@ -65,7 +65,7 @@ public static class FusedLinear
     /// TensorPrimitives.Max does, so a diverging run still shows NaN.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void BiasRelu<T>(Span<T> z, Span<T> a, ReadOnlySpan<T> b, int m, int outF, bool relu)
+    internal static void BiasRelu<T>(Span<T> z, Span<T> a, ReadOnlySpan<T> b, int m, int outF, bool relu)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         int vw = Vector<T>.Count;
@@ -143,25 +143,28 @@ public static class FusedLinear
         if (!dx.IsEmpty) Gemm.MultiplyCore(false, false, m, inF, outF, T.One, dz, outF, w, inF, T.Zero, dx, inF);
     }
 
-    /// <summary>Effectively computes sum[j] = Σᵢ x[i, j] for x (m, n), rows added in order, a vector of columns at a time.</summary>
+    /// <summary>Effectively computes sum[j] = Σᵢ x[i, j] for x (m, n), rows added in order.</summary>
+    /// <remarks>
+    /// Row by row into <paramref name="sum"/>, which stays in L1, so x is read once, sequentially; the additions per
+    /// column are the same, in the same order, as column by column. Column by column (a vector of columns down all
+    /// m rows) read x at the row stride, a power of two for typical widths, which aliases in L1: 98 µs for the wide
+    /// bench's 256×1024 dz, against 20 µs row by row (step-breakdown wide).
+    /// </remarks>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void SumRows<T>(ReadOnlySpan<T> x, Span<T> sum, int m, int n) where T : unmanaged, IFloatingPointIeee754<T>
     {
-        int vw = Vector<T>.Count, j = 0;
-        if (Vector.IsHardwareAccelerated)
+        if (m < 1 || x.Length < m * n || sum.Length < n) throw new ArgumentException("SumRows: x must hold m ≥ 1 rows of n and sum n values.");
+        x.Slice(0, n).CopyTo(sum);
+        int vw = Vector<T>.Count;
+        ref T s = ref MemoryMarshal.GetReference(sum);
+        for (int i = 1; i < m; i++)
         {
-            for (; j <= n - vw; j += vw)
-            {
-                var acc = new Vector<T>(x.Slice(j));
-                for (int i = 1; i < m; i++) acc += new Vector<T>(x.Slice(i * n + j));
-                acc.CopyTo(sum.Slice(j));
-            }
-        }
-        for (; j < n; j++)
-        {
-            T acc = x[j];
-            for (int i = 1; i < m; i++) acc += x[i * n + j];
-            sum[j] = acc;
+            ref T row = ref Unsafe.Add(ref MemoryMarshal.GetReference(x), i * n);
+            int j = 0;
+            if (Vector.IsHardwareAccelerated)
+                for (; j <= n - vw; j += vw)
+                    Vector.StoreUnsafe(Vector.LoadUnsafe(ref s, (nuint)j) + Vector.LoadUnsafe(ref row, (nuint)j), ref s, (nuint)j);
+            for (; j < n; j++) Unsafe.Add(ref s, j) += Unsafe.Add(ref row, j);
         }
     }
 

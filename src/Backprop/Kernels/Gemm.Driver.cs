@@ -37,45 +37,6 @@ internal static unsafe partial class GemmDriver
     /// </summary>
     internal static int NC { get; set; } = 4096;
 
-    /// <summary>Runs the problem on the calling thread, or split over the GEMM workers when large enough.</summary>
-    public static void RunThreaded<T, TK>(GemmProblem<T>* pr, long work)
-        where T : unmanaged, INumber<T> where TK : struct, IGemmMicroKernel<T>
-    {
-        int threads = Math.Min(Gemm.MaxThreads, Environment.ProcessorCount);
-        if (threads > 1 && work >= Gemm.ThreadMinWork)
-        {
-            // Split the dimension with more micro-tiles, so that each thread gets whole MR rows or NR columns
-            // and the parts stay balanced. Splitting m means every thread packs all of op(B) itself (cheap
-            // contiguous copies in the common non-transposed case) but only its own rows of op(A).
-            int mBlocks = (pr->M + TK.MR - 1) / TK.MR, nBlocks = (pr->N + TK.NR - 1) / TK.NR;
-            pr->SplitM = mBlocks >= nBlocks;
-            threads = Math.Min(threads, pr->SplitM ? mBlocks : nBlocks);
-            if (threads > 1 && GemmThreads.TryRun(&RunPart<T, TK>, pr, threads)) return;
-        }
-        Run<T, TK>(pr, 0, pr->M, 0, pr->N);
-    }
-
-    /// <summary>Part <paramref name="part"/> of <paramref name="parts"/>: a contiguous range of whole tiles.</summary>
-    private static void RunPart<T, TK>(void* state, int part, int parts)
-        where T : unmanaged, INumber<T> where TK : struct, IGemmMicroKernel<T>
-    {
-        var pr = (GemmProblem<T>*)state;
-        if (pr->SplitM)
-        {
-            int blocks = (pr->M + TK.MR - 1) / TK.MR;
-            int m0 = (int)((long)blocks * part / parts) * TK.MR;
-            int m1 = Math.Min(pr->M, (int)((long)blocks * (part + 1) / parts) * TK.MR);
-            if (m0 < m1) Run<T, TK>(pr, m0, m1, 0, pr->N);
-        }
-        else
-        {
-            int blocks = (pr->N + TK.NR - 1) / TK.NR;
-            int n0 = (int)((long)blocks * part / parts) * TK.NR;
-            int n1 = Math.Min(pr->N, (int)((long)blocks * (part + 1) / parts) * TK.NR);
-            if (n0 < n1) Run<T, TK>(pr, 0, pr->M, n0, n1);
-        }
-    }
-
     /// <summary>C[m0..m1, n0..n1] of the problem, on the calling thread.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Run<T, TK>(GemmProblem<T>* pr, int m0, int m1, int n0, int n1)
@@ -83,9 +44,7 @@ internal static unsafe partial class GemmDriver
     {
         int mr = TK.MR, nr = TK.NR;
         int k = pr->K;
-        // Equal k blocks (e.g. k = 300 → 150 + 150, not 256 + 44) keep every kernel call long.
-        int kBlocks = (k + KC - 1) / KC;
-        int kcMax = (k + kBlocks - 1) / kBlocks;
+        KBlocking(k, out int kcMax);
         int mcMax = Math.Max(mr, MC / mr * mr);
         int ncMax = Math.Max(nr, NC / nr * nr);
         int mcCap = Math.Min(mcMax, RoundUp(m1 - m0, mr));

@@ -11,8 +11,9 @@ namespace Backprop.Kernels;
 /// (<see cref="GemmDirect"/>). Larger ones use BLIS/GotoBLAS blocking (<see cref="GemmDriver"/>): op(B) is packed into NR-column panels per (KC×NC) block, op(A)
 /// into MR-row panels per (MC×KC) block, and a register-blocked micro-kernel (AVX-512, AVX2+FMA or
 /// portable <see cref="Vector{T}"/>) computes MR×NR tiles. Transposed operands are read through strides
-/// while packing; no operand is ever copied whole. Large problems are split over a small persistent set
-/// of worker threads (<see cref="GemmThreads"/>).
+/// while packing; no operand is ever copied whole. Large problems are cut into chunks of whole MR-row or
+/// NR-column blocks that the caller and a small persistent set of worker threads take from a shared queue
+/// (<see cref="GemmThreads"/>), so a worker the OS does not schedule costs at most the chunk it holds.
 /// </para>
 /// <para>
 /// Allocation: packing buffers are per thread and reused, so a call on a thread that has already done a
@@ -103,6 +104,17 @@ public static unsafe partial class Gemm
     internal static KernelChoice ForcedKernel { get; set; }
     internal static PathChoice ForcedPath { get; set; }
 
+    /// <summary>Which dimension a threaded call cuts into chunks; tests force both on the same shapes.</summary>
+    internal enum SplitChoice { Auto, M, N }
+
+    internal static SplitChoice ForcedSplit { get; set; }
+
+    /// <summary>
+    /// Tests and tuning: MR-row or NR-column blocks per chunk of a threaded call; 0 (default) lets
+    /// <see cref="GemmDriver"/> choose. 1 makes as many chunks as the split dimension has blocks.
+    /// </summary>
+    internal static int ForcedChunkBlocks { get; set; }
+
     /// <summary>
     /// Problems with at most this many multiply-adds (m·n·k) take the direct, unpacked path whatever their
     /// shape: below ~32³ the packed path's fixed costs (packing, edge tiles, buffer lookup) outweigh its faster
@@ -156,7 +168,9 @@ public static unsafe partial class Gemm
                 {
                     PathChoice.Direct => true,
                     PathChoice.Packed => false,
-                    _ => work <= DirectMaxWork || GemmDirect.Prefers<T>(m, n, PackedNR<T>()),
+                    _ => work <= DirectMaxWork || GemmDirect.Prefers<T>(m, n, PackedNR<T>())
+                         || (pr.CsA == 1 && pr.RsB == 1 && GemmDirect.PrefersDot<T>(n, k, PackedNR<T>())
+                             && !(GemmThreads.Available > 1 && work >= ThreadMinWork)),
                 };
                 if (direct) GemmDirect.Run(&pr);
                 else RunPacked(&pr, work);
@@ -247,6 +261,13 @@ internal unsafe struct GemmProblem<T> where T : unmanaged
     public T* C; public nint Ldc;
     public int M, N, K;
     public T Alpha, Beta;
-    /// <summary>Threaded runs: true when the parts are row ranges of C, false when column ranges.</summary>
+    /// <summary>Threaded runs: true when the chunks are row ranges of C (MR-row blocks), false when column ranges (NR-column blocks).</summary>
     public bool SplitM;
+    /// <summary>Threaded runs: MR-row or NR-column blocks per chunk (the last chunk may have fewer).</summary>
+    public int ChunkBlocks;
+    /// <summary>
+    /// Threaded runs: whether each thread packs the operand every chunk needs whole (op(B) when splitting m,
+    /// op(A) when splitting n) once per call and reuses it across its chunks, rather than per chunk.
+    /// </summary>
+    public bool CacheShared;
 }

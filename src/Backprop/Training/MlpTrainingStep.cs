@@ -1,6 +1,5 @@
 using System.Numerics;
 using System.Runtime.CompilerServices;
-using System.Runtime.InteropServices;
 using Backprop.Data;
 using Backprop.Kernels;
 using Backprop.Nn;
@@ -242,26 +241,8 @@ public sealed class MlpTrainingStep
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public void Gather(Tensor features, Tensor targets, ReadOnlySpan<int> rows)
         {
-            GatherRows(features.Span<T>(), _x.Span, rows, _widths[0]);
-            GatherRows(targets.Span<T>(), _y.Span, rows, _widths[^1]);
-        }
-
-        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void GatherRows(ReadOnlySpan<T> source, Span<T> destination, ReadOnlySpan<int> rows, int width)
-        {
-            int sourceRows = source.Length / width;
-            if (destination.Length < rows.Length * width) throw new ArgumentException("GatherRows: the destination is too small.");
-            ref T src = ref MemoryMarshal.GetReference(source);
-            ref T dst = ref MemoryMarshal.GetReference(destination);
-            for (int i = 0; i < rows.Length; i++)
-            {
-                int r = rows[i];
-                if ((uint)r >= (uint)sourceRows) throw new IndexOutOfRangeException($"Row {r} is outside the data's {sourceRows} rows.");
-                // A block copy per row: Span.CopyTo's slicing and overlap checks cost more than copying a short row.
-                if (width == 1) Unsafe.Add(ref dst, i) = Unsafe.Add(ref src, r);
-                else Unsafe.CopyBlockUnaligned(ref Unsafe.As<T, byte>(ref Unsafe.Add(ref dst, i * width)),
-                    ref Unsafe.As<T, byte>(ref Unsafe.Add(ref src, r * width)), (uint)(width * Unsafe.SizeOf<T>()));
-            }
+            RowGather.Gather<T>(features.Span<T>(), _x.Span, rows, _widths[0]);
+            RowGather.Gather<T>(targets.Span<T>(), _y.Span, rows, _widths[^1]);
         }
 
         public void Copy(Tensor x, Tensor y)

@@ -78,6 +78,39 @@ public class CliCommandTests
     }
 
     [Fact]
+    public void BenchContentionReportsOneAndSeveralThreadsAndStopsItsNeighbour()
+    {
+        var r = CliRunner.Run("bench", "--contention", "--workload", "small", "--epochs", "1", "--rounds", "1", "--json");
+        Assert.True(r.ExitCode == 0, r.Error);
+        var result = JsonDocument.Parse(r.Output).RootElement;
+        Assert.Equal("small", result.GetProperty("workload").GetString());
+        Assert.Contains(result.GetProperty("contention").GetString(), new[] { "process", "thread" });
+        Assert.Equal(Environment.ProcessorCount, result.GetProperty("threads").GetInt32());
+        Assert.Equal(1, result.GetProperty("rounds").GetInt32());
+        double one = result.GetProperty("samples_per_second_1_thread").GetDouble();
+        double threaded = result.GetProperty("samples_per_second_threaded").GetDouble();
+        Assert.True(one > 0 && threaded > 0);
+        Assert.Equal(threaded / one, result.GetProperty("ratio").GetDouble(), 3);
+        Assert.Equal(one, Assert.Single(result.GetProperty("runs_1_thread").EnumerateArray()).GetDouble());
+        Assert.Equal(threaded, Assert.Single(result.GetProperty("runs_threaded").EnumerateArray()).GetDouble());
+        Assert.InRange(result.GetProperty("worker_chunk_share").GetDouble(), 0, 1);
+        Assert.Equal(0, result.GetProperty("allocated_bytes_per_step").GetDouble());
+        if (result.GetProperty("neighbour_pid").ValueKind == JsonValueKind.Number)
+        {
+            // The child must be gone once the command has returned.
+            int pid = result.GetProperty("neighbour_pid").GetInt32();
+            bool running;
+            try { using var p = System.Diagnostics.Process.GetProcessById(pid); running = !p.HasExited; }
+            catch (ArgumentException) { running = false; }
+            Assert.False(running, $"the spinning neighbour {pid} is still running");
+        }
+
+        Assert.Contains("--contention", CliRunner.Run("bench", "--help").Output);
+        Assert.NotEqual(0, CliRunner.Run("bench", "--contention", "--distributed").ExitCode);
+        Assert.NotEqual(0, CliRunner.Run("bench", "--contention", "--rounds", "0").ExitCode);
+    }
+
+    [Fact]
     public void TrainJsonThenPredictInANewProcessGivesTheSameOutputsBitForBit()
     {
         var dir = CliRunner.TempDir();

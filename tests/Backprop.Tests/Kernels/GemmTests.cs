@@ -101,6 +101,141 @@ public sealed class GemmTests
         }
     }
 
+    /// <summary>
+    /// Threaded calls under every way of cutting and scheduling them: the split dimension forced both ways,
+    /// chunks of one block (more chunks than threads), the shared operand re-packed per chunk instead of kept,
+    /// the caller taking every chunk (the workers not woken: what happens when the OS does not schedule them),
+    /// and tiny cache blocks so that a chunk crosses several MC, NC and KC blocks.
+    /// </summary>
+    public static TheoryData<string, bool, bool> Schedules()
+    {
+        var data = new TheoryData<string, bool, bool>();
+        foreach (string schedule in new[] { "auto", "one-block chunks, split m", "one-block chunks, split n",
+                     "re-packed per chunk, split m", "re-packed per chunk, split n", "caller takes all, split m",
+                     "caller takes all, split n", "tiny blocks, split m", "tiny blocks, split n" })
+            foreach (bool ta in new[] { false, true })
+                foreach (bool tb in new[] { false, true })
+                    data.Add(schedule, ta, tb);
+        return data;
+    }
+
+    private static readonly (int M, int N, int K)[] ScheduleShapes =
+    [
+        (1, 1, 1), (2, 3, 1), (7, 13, 17), (12, 32, 64), (13, 33, 257), (25, 70, 520), (50, 3, 40), (1, 300, 70),
+        (300, 1, 70), (128, 10, 128), (37, 100, 600), (191, 65, 129), (13, 4099, 7),
+    ];
+
+    [Theory]
+    [MemberData(nameof(Schedules))]
+    public void EveryThreadScheduleMatchesReference(string schedule, bool transA, bool transB)
+    {
+        var rng = new Rng(91);
+        var saved = (Gemm.ForcedPath, Gemm.ForcedSplit, Gemm.ForcedChunkBlocks, GemmDriver.SharedPackBudget, GemmThreads.WakeWorkers,
+            GemmDriver.MC, GemmDriver.NC, GemmDriver.KC);
+        try
+        {
+            // Every schedule but "auto" forces the packed path, so that even the small shapes are threaded.
+            if (schedule != "auto") Gemm.ForcedPath = Gemm.PathChoice.Packed;
+            if (schedule.EndsWith("split m", StringComparison.Ordinal)) Gemm.ForcedSplit = Gemm.SplitChoice.M;
+            if (schedule.EndsWith("split n", StringComparison.Ordinal)) Gemm.ForcedSplit = Gemm.SplitChoice.N;
+            if (!schedule.StartsWith("auto", StringComparison.Ordinal)) Gemm.ForcedChunkBlocks = 1;
+            if (schedule.StartsWith("re-packed", StringComparison.Ordinal)) GemmDriver.SharedPackBudget = 0;
+            if (schedule.StartsWith("caller", StringComparison.Ordinal)) GemmThreads.WakeWorkers = false;
+            if (schedule.StartsWith("tiny", StringComparison.Ordinal))
+            {
+                (GemmDriver.MC, GemmDriver.NC, GemmDriver.KC) = (24, 64, 32);
+                Gemm.ForcedChunkBlocks = 3;
+            }
+            foreach (var (m, n, k) in ScheduleShapes)
+            {
+                Check<float>(rng, transA, transB, m, n, k, 1f, 0f, pad: true, 2);
+                Check<float>(rng, transA, transB, m, n, k, 0.5f, 1f, pad: false, 2);
+                Check<double>(rng, transA, transB, m, n, k, -1.0, 0.25, pad: true, 2);
+                Check<double>(rng, transA, transB, m, n, k, 1.0, 0.0, pad: false, 2);
+            }
+        }
+        finally
+        {
+            (Gemm.ForcedPath, Gemm.ForcedSplit, Gemm.ForcedChunkBlocks, GemmDriver.SharedPackBudget, GemmThreads.WakeWorkers,
+                GemmDriver.MC, GemmDriver.NC, GemmDriver.KC) = saved;
+        }
+    }
+
+    private static int[] s_chunkRuns = [];
+
+    private static unsafe void CountChunk(void* state, int chunk, long job)
+    {
+        Interlocked.Increment(ref s_chunkRuns[chunk]);
+        if (chunk == *(int*)state) throw new InvalidOperationException($"chunk {chunk} failed");
+    }
+
+    [Fact]
+    public unsafe void TheQueueRunsEveryChunkOnceAndPropagatesErrors()
+    {
+        foreach (bool wake in new[] { true, false })
+        {
+            var saved = (GemmThreads.WakeWorkers, GemmThreads.Backoff);
+            try
+            {
+                (GemmThreads.WakeWorkers, GemmThreads.Backoff) = (wake, false);
+                for (int rep = 0; rep < 50; rep++)
+                {
+                    s_chunkRuns = new int[37];
+                    int failing = -1;
+                    // Another test class may hold the workers for a moment; then TryRun declines and nothing runs.
+                    if (!GemmThreads.TryRun(&CountChunk, &failing, 37, 2)) continue;
+                    Assert.All(s_chunkRuns, runs => Assert.Equal(1, runs));
+                }
+                s_chunkRuns = new int[16];
+                int fail = 11;
+                Exception? e = null;
+                try { GemmThreads.TryRun(&CountChunk, &fail, 16, 2); }
+                catch (Exception caught) { e = caught; }
+                if (e is null) continue; // the workers were busy and nothing ran
+                // The caller's own failure is rethrown as is, a worker's wrapped; either way the other chunks ran.
+                var inner = e is AggregateException a ? a.InnerException! : e;
+                Assert.Equal("chunk 11 failed", inner.Message);
+                if (!wake) Assert.IsType<InvalidOperationException>(e);
+                Assert.All(s_chunkRuns, runs => Assert.Equal(1, runs));
+            }
+            finally
+            {
+                (GemmThreads.WakeWorkers, GemmThreads.Backoff) = saved;
+            }
+        }
+    }
+
+    [Fact]
+    public unsafe void ThreadingBacksOffWhenTheWorkersTakeTooFewChunks()
+    {
+        bool saved = GemmThreads.Backoff;
+        try
+        {
+            GemmThreads.Backoff = true;
+            GemmThreads.ResetBackoff();
+            long before = GemmThreads.Backoffs;
+            // A window in which the workers took a fair share does not back off; one in which they took none does.
+            GemmThreads.JudgeShare(GemmThreads.WindowChunks, GemmThreads.WindowChunks / 2);
+            Assert.Equal(before, GemmThreads.Backoffs);
+            GemmThreads.JudgeShare(GemmThreads.WindowChunks, 0);
+            Assert.Equal(before + 1, GemmThreads.Backoffs);
+            // Starving on: the period doubles (20 ms → 320 ms), so the check below is well inside it.
+            for (int i = 0; i < 4; i++) GemmThreads.JudgeShare(GemmThreads.WindowChunks, 0);
+            Assert.Equal(before + 5, GemmThreads.Backoffs);
+            s_chunkRuns = new int[4];
+            int none = -1;
+            Assert.False(GemmThreads.TryRun(&CountChunk, &none, 4, 2));
+            Assert.All(s_chunkRuns, runs => Assert.Equal(0, runs));
+            // Meanwhile a GEMM still gives the right result, on the calling thread.
+            Check<float>(new Rng(8), false, true, 200, 190, 300, 1f, 0f, pad: false, 1);
+        }
+        finally
+        {
+            GemmThreads.ResetBackoff();
+            GemmThreads.Backoff = saved;
+        }
+    }
+
     [Fact]
     public void ZeroKScalesC()
     {
@@ -248,11 +383,13 @@ public sealed class GemmTests
             T[] c = (T[])c0.Clone();
             int savedThreads = Gemm.MaxThreads;
             long savedThreadMin = Gemm.ThreadMinWork;
+            bool savedBackoff = GemmThreads.Backoff;
             try
             {
                 Gemm.MaxThreads = threads;
-                // Let the threaded runs split even the small shapes, so the partitioning is tested at edges.
-                if (threads > 1) Gemm.ThreadMinWork = 0;
+                // Let the threaded runs split even the small shapes, so the partitioning is tested at edges, and
+                // never back off to one thread (which a busy test machine could otherwise cause).
+                if (threads > 1) (Gemm.ThreadMinWork, GemmThreads.Backoff) = (0, false);
                 if (a is float[] af)
                     Gemm.Multiply(transA, transB, m, n, k, float.CreateTruncating(alpha), af, lda, (float[])(object)b, ldb,
                         float.CreateTruncating(beta), (float[])(object)c, ldc);
@@ -264,6 +401,7 @@ public sealed class GemmTests
             {
                 Gemm.MaxThreads = savedThreads;
                 Gemm.ThreadMinWork = savedThreadMin;
+                GemmThreads.Backoff = savedBackoff;
             }
 
             for (int i = 0; i < m; i++)
