@@ -101,7 +101,7 @@ internal static unsafe partial class GemmDriver
                     TK.Run(kc, a, b, cij, ldc, alpha, beta);
                     continue;
                 }
-                TK.Run(kc, a, b, tile, nr, T.One, T.Zero);
+                TK.RunEdge(rows, cols, kc, a, b, tile);
                 for (int i = 0; i < rows; i++)
                 {
                     T* t = tile + i * nr;

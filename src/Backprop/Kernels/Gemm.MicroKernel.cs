@@ -28,6 +28,14 @@ internal unsafe interface IGemmMicroKernel<T> where T : unmanaged, INumber<T>
     /// packed B micro-panel (kc×NR). When beta == 0, c is written without being read.
     /// </summary>
     static abstract void Run(nint kc, T* a, T* b, T* c, nint ldc, T alpha, T beta);
+
+    /// <summary>
+    /// An edge tile: computes tile[i·NR + j] = Σ_p a[p·MR + i] · b[p·NR + j] for at least i &lt; rows, j &lt; cols
+    /// (rows ≤ MR, cols ≤ NR; other tile entries are left undefined). a and b are full packed micro-panels. A
+    /// kernel may compute only the rows and column vectors needed: the mid and wide bench batches (128, 256) end
+    /// with an 8- and a 4-row panel of the 12-row tile, and 784 columns with a half-width block.
+    /// </summary>
+    static abstract void RunEdge(int rows, int cols, nint kc, T* a, T* b, T* tile);
 }
 
 /// <summary>Fused multiply-add over the generic vector types, resolved per T at JIT time.</summary>
@@ -150,6 +158,71 @@ internal readonly unsafe struct Avx512Kernel<T> : IGemmMicroKernel<T> where T : 
         }
     }
 
+    /// <summary>
+    /// Edge tiles: 4×(2·V) for up to 4 rows (8 FMAs per k step), 12×V for up to V columns (12), else the full tile
+    /// (24). The packed A panel still has MR = 12 values per k step. Inlined into the driver's macro kernel: a call
+    /// there made the compiler spill in the loop over full tiles (every vector register is caller-saved). An 8×(2·V)
+    /// tile for 5–8 rows (the mid bench's 128-row batches) measured slower than the full tile, as a call or as a
+    /// separate pass over the edge tiles, so those take the full tile. gemm-quick packed, one thread: 16×1024×1024
+    /// 650 → 505 µs, 128×16×1024 101 → 64 µs, 256×1024×1024 (a 4-row edge) 2–3 % faster.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining | MethodImplOptions.AggressiveOptimization)]
+    public static void RunEdge(int rows, int cols, nint kc, T* a, T* b, T* tile)
+    {
+        nint v = Vector512<T>.Count;
+        if (rows <= 4 && cols > v) Run4x2(kc, a, b, tile);
+        else if (cols <= v) Run12x1(kc, a, b, tile);
+        else Run(kc, a, b, tile, NR, T.One, T.Zero);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining | MethodImplOptions.AggressiveOptimization)]
+    private static void Run4x2(nint kc, T* a, T* b, T* tile)
+    {
+        nint v = Vector512<T>.Count;
+        Vector512<T> c00 = default, c01 = default, c10 = default, c11 = default;
+        Vector512<T> c20 = default, c21 = default, c30 = default, c31 = default;
+        for (nint p = 0; p < kc; p++)
+        {
+            Vector512<T> b0 = Vector512.Load(b), b1 = Vector512.Load(b + v);
+            Vector512<T> ai = Vector512.Create(a[0]);
+            c00 = GemmVec.Fma(ai, b0, c00); c01 = GemmVec.Fma(ai, b1, c01);
+            ai = Vector512.Create(a[1]);
+            c10 = GemmVec.Fma(ai, b0, c10); c11 = GemmVec.Fma(ai, b1, c11);
+            ai = Vector512.Create(a[2]);
+            c20 = GemmVec.Fma(ai, b0, c20); c21 = GemmVec.Fma(ai, b1, c21);
+            ai = Vector512.Create(a[3]);
+            c30 = GemmVec.Fma(ai, b0, c30); c31 = GemmVec.Fma(ai, b1, c31);
+            a += 12;
+            b += 2 * v;
+        }
+        nint ld = 2 * v;
+        Put(tile, v, c00, c01); Put(tile + ld, v, c10, c11); Put(tile + 2 * ld, v, c20, c21); Put(tile + 3 * ld, v, c30, c31);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining | MethodImplOptions.AggressiveOptimization)]
+    private static void Run12x1(nint kc, T* a, T* b, T* tile)
+    {
+        nint v = Vector512<T>.Count;
+        Vector512<T> c0 = default, c1 = default, c2 = default, c3 = default, c4 = default, c5 = default;
+        Vector512<T> c6 = default, c7 = default, c8 = default, c9 = default, cA = default, cB = default;
+        for (nint p = 0; p < kc; p++)
+        {
+            Vector512<T> b0 = Vector512.Load(b);
+            c0 = GemmVec.Fma(Vector512.Create(a[0]), b0, c0); c1 = GemmVec.Fma(Vector512.Create(a[1]), b0, c1);
+            c2 = GemmVec.Fma(Vector512.Create(a[2]), b0, c2); c3 = GemmVec.Fma(Vector512.Create(a[3]), b0, c3);
+            c4 = GemmVec.Fma(Vector512.Create(a[4]), b0, c4); c5 = GemmVec.Fma(Vector512.Create(a[5]), b0, c5);
+            c6 = GemmVec.Fma(Vector512.Create(a[6]), b0, c6); c7 = GemmVec.Fma(Vector512.Create(a[7]), b0, c7);
+            c8 = GemmVec.Fma(Vector512.Create(a[8]), b0, c8); c9 = GemmVec.Fma(Vector512.Create(a[9]), b0, c9);
+            cA = GemmVec.Fma(Vector512.Create(a[10]), b0, cA); cB = GemmVec.Fma(Vector512.Create(a[11]), b0, cB);
+            a += 12;
+            b += 2 * v;
+        }
+        nint ld = 2 * v;
+        Vector512.Store(c0, tile); Vector512.Store(c1, tile + ld); Vector512.Store(c2, tile + 2 * ld); Vector512.Store(c3, tile + 3 * ld);
+        Vector512.Store(c4, tile + 4 * ld); Vector512.Store(c5, tile + 5 * ld); Vector512.Store(c6, tile + 6 * ld); Vector512.Store(c7, tile + 7 * ld);
+        Vector512.Store(c8, tile + 8 * ld); Vector512.Store(c9, tile + 9 * ld); Vector512.Store(cA, tile + 10 * ld); Vector512.Store(cB, tile + 11 * ld);
+    }
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Put(T* c, nint v, Vector512<T> x0, Vector512<T> x1)
     {
@@ -175,6 +248,10 @@ internal readonly unsafe struct Avx2Kernel<T> : IGemmMicroKernel<T> where T : un
     public static int MR => 6;
     public static int NR => 2 * Vector256<T>.Count;
     public static bool IsSupported => Vector256.IsHardwareAccelerated && System.Runtime.Intrinsics.X86.Fma.IsSupported;
+
+    /// <summary>Edge tiles compute the full tile: at MR = 6 or 4 few rows are wasted.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void RunEdge(int rows, int cols, nint kc, T* a, T* b, T* tile) => Run(kc, a, b, tile, NR, T.One, T.Zero);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining | MethodImplOptions.AggressiveOptimization)]
     public static void Run(nint kc, T* a, T* b, T* c, nint ldc, T alpha, T beta)
@@ -243,6 +320,10 @@ internal readonly unsafe struct PortableKernel<T> : IGemmMicroKernel<T> where T 
     public static int MR => 4;
     public static int NR => 2 * Vector<T>.Count;
     public static bool IsSupported => true;
+
+    /// <summary>Edge tiles compute the full tile: at MR = 6 or 4 few rows are wasted.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void RunEdge(int rows, int cols, nint kc, T* a, T* b, T* tile) => Run(kc, a, b, tile, NR, T.One, T.Zero);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining | MethodImplOptions.AggressiveOptimization)]
     public static void Run(nint kc, T* a, T* b, T* c, nint ldc, T alpha, T beta)
