@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Runtime.CompilerServices;
 
 namespace Backprop.Kernels;
 
@@ -48,10 +49,11 @@ internal static unsafe class GemmThreads
     /// <summary>
     /// How long a worker spins (<see cref="SpinWait"/> iterations, which end in yields) for the next job before
     /// it blocks, and how long the caller spins for the last running chunk before it blocks. Training runs GEMMs
-    /// back to back with short elementwise ops between; a blocked thread takes tens of microseconds to wake, a
-    /// spinning one about one. The caller blocking (rather than spinning on) also matters on a busy machine: its
-    /// core goes idle, and the kernel's idle balancing then moves a worker that was preempted while holding a
-    /// chunk onto it.
+    /// back to back with short elementwise ops between; a blocked thread takes tens of microseconds to wake (a
+    /// threaded call then costs the caller ~7 µs for the wake-up on the bench VM, against 0.1–0.5 µs with the
+    /// worker spinning: gemm-quick sync). The caller does block in the end rather than spin on: one might hope
+    /// that its idle core then pulls over a worker that was preempted while holding a chunk, but Linux counts a
+    /// task that just ran as cache-hot and leaves it, so such stalls last a time slice (hence the back-off).
     /// </summary>
     private const int SpinCount = 200;
 
@@ -68,7 +70,6 @@ internal static unsafe class GemmThreads
     private static void* s_state;
     private static long s_job;
     private static long s_queue = 0; // (chunks << 32) | next chunk; starts as an empty queue of 0 chunks
-    private static int s_chunks;
     private static int s_finished;
     private static Exception? s_error;
     private static readonly ManualResetEventSlim s_allDone = new(false, SpinCount);
@@ -115,8 +116,9 @@ internal static unsafe class GemmThreads
     /// Runs run(state, chunk, job) for chunk = 0..chunks-1 on the calling thread and up to threads - 1 workers,
     /// each chunk exactly once, and returns after all have finished. job is a number unique to this call, so a
     /// thread can tell whether what its scratch holds was packed for this call. Returns false without running
-    /// anything when another call is using the workers.
+    /// anything when another call is using the workers or threading is backing off.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static bool TryRun(delegate*<void*, int, long, void> run, void* state, int chunks, int threads)
     {
         if (chunks < 2 || threads < 2) return false;
@@ -127,7 +129,6 @@ internal static unsafe class GemmThreads
             Worker[] workers = EnsureWorkers(threads - 1);
             s_run = run;
             s_state = state;
-            s_chunks = chunks;
             s_finished = 0;
             s_error = null;
             s_job++;
@@ -165,6 +166,7 @@ internal static unsafe class GemmThreads
     /// they are free, otherwise all on the calling thread (then job is -1). For memory-bound kernels between the
     /// GEMMs of a training step (the batch gather, the SGD update), which the workers would otherwise spend spinning.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void RunOrInline(delegate*<void*, int, long, void> run, void* state, int chunks)
     {
         if (chunks > 1 && Available > 1 && TryRun(run, state, chunks, Available)) return;
@@ -181,6 +183,7 @@ internal static unsafe class GemmThreads
     }
 
     /// <summary>Adds a finished job to the window (under s_busy, or in tests) and starts a back-off when the workers' share was too small.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static void JudgeShare(int chunks, int workerChunks)
     {
         s_windowChunks += chunks;
@@ -207,6 +210,7 @@ internal static unsafe class GemmThreads
     /// Takes and runs chunks of the current job until none is left. The caller's exception is returned (and
     /// rethrown as is); a worker's is kept for the caller. The participant that finishes the last chunk signals.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static Exception? Drain(bool caller)
     {
         Exception? own = null;
@@ -244,6 +248,7 @@ internal static unsafe class GemmThreads
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Loop(Worker worker)
     {
         while (true)
