@@ -174,6 +174,10 @@ internal static unsafe class StepBreakdown
         var sorted = real.Select(Us).OrderBy(v => v).ToArray();
         double mean = sorted.Average();
         Console.WriteLine($"{"real step: mean, 90th, 99th percentile, max",-47} {mean,9:F2} {sorted[steps * 9 / 10],9:F2} {sorted[steps * 99 / 100],9:F2} {sorted[^1],9:F2}   (mean → {m / mean * 1e6:N0} samples/s)");
+        const int segment = 100;
+        if (steps >= 2 * segment)
+            Console.WriteLine($"real step, mean µs per {segment} steps in order: " + string.Join(" ", Enumerable.Range(0, steps / segment)
+                .Select(i => real.Skip(i * segment).Take(segment).Select(Us).Average().ToString("F0", ic))));
         Console.WriteLine($"threaded calls: workers took {(double)GemmThreads.WorkerChunks / Math.Max(1, GemmThreads.TotalChunks):P0} of {GemmThreads.TotalChunks:N0} chunks; back-offs to one thread: {GemmThreads.Backoffs}");
     }
 

@@ -48,6 +48,7 @@ public static unsafe class Axpy
         public int Length;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void RunChunk<T>(void* state, int chunk, long job) where T : unmanaged, IFloatingPointIeee754<T>
     {
         var j = (Job<T>*)state;

@@ -27,6 +27,7 @@ internal static unsafe class GemmDirect
     /// full vector of n and about one per leftover scalar column. E.g. float, NR = 32, V = 8: n = 8 or 16 go
     /// direct (1 and 2 vs 2), n = 10, 12 or 32 go packed (3, 5, 4 vs 2).
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static bool Prefers<T>(int m, int n, int nr) where T : unmanaged
     {
         if (m < 8 || n < 4) return true;
@@ -45,6 +46,7 @@ internal static unsafe class GemmDirect
     /// network's output layer); 128×16×256 19.1 both ways. The caller keeps problems that would be threaded on
     /// the packed path (256×10×1024: 109 µs on two threads, 119 direct).
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static bool PrefersDot<T>(int n, int k, int nr) where T : unmanaged
     {
         int v = Vector<T>.Count;
@@ -53,6 +55,7 @@ internal static unsafe class GemmDirect
         return direct < packed;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Run<T>(GemmProblem<T>* pr) where T : unmanaged, INumber<T>
     {
         var p = *pr;

@@ -47,8 +47,13 @@ internal static unsafe partial class GemmDriver
     /// </summary>
     internal static long ChunkSlabBytes { get; set; } = 256L * 1024;
 
-    /// <summary>Chunks per thread when the shared operand is re-packed per chunk (too big to keep).</summary>
-    private const int UncachedChunksPerThread = 4;
+    /// <summary>
+    /// Chunks per thread when the shared operand is re-packed per chunk (too big to keep): each chunk packs all of
+    /// it, ~1.5 % of a chunk's time for 2048³ (16 MiB shared), so few chunks; they still take tens of milliseconds.
+    /// On the shared bench machine 2048³ measured 182–199 GFLOP/s with 4 per thread, 192–193 with 2, 197–206 with
+    /// the former static split, and 1536³ 179–194 with 4, 198–203 with 2: within the machine's noise.
+    /// </summary>
+    private const int UncachedChunksPerThread = 2;
 
     /// <summary>
     /// Cost of packing one element, in multiply-add equivalents, for choosing the split: the strided gathers
@@ -57,6 +62,7 @@ internal static unsafe partial class GemmDriver
     private const long PackCost = 4;
 
     /// <summary>Runs the problem on the calling thread, or in chunks shared with the GEMM workers when large enough.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void RunThreaded<T, TK>(GemmProblem<T>* pr, long work)
         where T : unmanaged, INumber<T> where TK : struct, IGemmMicroKernel<T>
     {
@@ -73,6 +79,7 @@ internal static unsafe partial class GemmDriver
     /// Chooses the split dimension, the chunk size and whether threads keep the shared operand (fields of
     /// <paramref name="pr"/>); returns the number of chunks.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static int PlanChunks<T, TK>(GemmProblem<T>* pr, int threads)
         where T : unmanaged, INumber<T> where TK : struct, IGemmMicroKernel<T>
     {
@@ -97,6 +104,7 @@ internal static unsafe partial class GemmDriver
         int blocks = splitM ? mBlocks : nBlocks;
         return (blocks + chosen.ChunkBlocks - 1) / chosen.ChunkBlocks;
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         (long Cost, int ChunkBlocks, bool Cache) Option(int blocks, long blockWork, long sharedElements, int minBlocks, int threads)
         {
             bool cache = sharedElements * sizeof(T) <= SharedPackBudget;
@@ -114,6 +122,7 @@ internal static unsafe partial class GemmDriver
     }
 
     /// <summary>Number of k blocks and their common length: equal blocks (k = 300 → 150 + 150, not 256 + 44) keep every kernel call long.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static int KBlocking(int k, out int kcMax)
     {
         int kBlocks = Math.Max(1, (k + KC - 1) / KC);
@@ -122,6 +131,7 @@ internal static unsafe partial class GemmDriver
     }
 
     /// <summary>Chunk <paramref name="chunk"/> of the call numbered <paramref name="job"/>, on whichever thread took it.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void RunChunk<T, TK>(void* state, int chunk, long job)
         where T : unmanaged, INumber<T> where TK : struct, IGemmMicroKernel<T>
     {

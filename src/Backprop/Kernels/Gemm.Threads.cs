@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Runtime.CompilerServices;
 
 namespace Backprop.Kernels;
 
@@ -12,12 +13,19 @@ namespace Backprop.Kernels;
 /// wakes after the last chunk was taken finds the queue empty and goes back to sleep. The caller waits only
 /// for chunks that were taken and are still running: at most one chunk per worker.
 /// <para>
-/// The queue is one 64-bit word, (chunks &lt;&lt; 32) | next. Taking a chunk is Interlocked.Increment on it:
-/// the old value's low half is the chunk taken, valid while below the high half. A worker that increments the
-/// word of a finished job gets an index past its end and takes nothing; the next job replaces the whole word
-/// (Interlocked.Exchange), so an increment lands either on the old job or on the new one, never between.
-/// A worker reads the job's function and state only after it has taken a chunk, when the job cannot finish
-/// (and the caller cannot return and reuse its stack) before that chunk is done.
+/// The queue is one 64-bit word, (back &lt;&lt; 32) | front: chunks front..back-1 are left. The caller takes
+/// from the front, workers from the back, each with one compare-and-swap of the word, until the ends meet. So
+/// on an idle machine each thread gets about the same half of every call, call after call: the caller computes
+/// the first columns of the forward product, the first rows of dW, updates the first half of W in SGD and
+/// gathers the first rows of the batch, and the data one thread writes is mostly what the same thread reads
+/// next, in its own cache. (With one counter for all, which thread took which chunk changed from call to call
+/// and the data moved between the cores. The bench VM has periods, seconds long, in which moving data between its
+/// two vCPUs is slow; there the mid step took ~1180 µs with one counter and ~970 µs with two ends, against ~760
+/// µs for both otherwise: step-breakdown mid.) A starved worker still leaves everything to the caller. The next
+/// job replaces the whole word (Interlocked.Exchange); a compare-and-swap only succeeds on the current word, so
+/// a chunk taken is always a chunk of the current job, even if the taker read the word of an older one. A
+/// participant reads the job's function, state and size only after it has taken a chunk, when the job cannot
+/// finish (and the caller cannot return and reuse its stack) before that chunk is done.
 /// </para>
 /// <para>
 /// Why not <see cref="Parallel"/> or the thread pool: they allocate per call (closures, tasks) and their
@@ -48,10 +56,11 @@ internal static unsafe class GemmThreads
     /// <summary>
     /// How long a worker spins (<see cref="SpinWait"/> iterations, which end in yields) for the next job before
     /// it blocks, and how long the caller spins for the last running chunk before it blocks. Training runs GEMMs
-    /// back to back with short elementwise ops between; a blocked thread takes tens of microseconds to wake, a
-    /// spinning one about one. The caller blocking (rather than spinning on) also matters on a busy machine: its
-    /// core goes idle, and the kernel's idle balancing then moves a worker that was preempted while holding a
-    /// chunk onto it.
+    /// back to back with short elementwise ops between; a blocked thread takes tens of microseconds to wake (a
+    /// threaded call then costs the caller ~7 µs for the wake-up on the bench VM, against 0.1–0.5 µs with the
+    /// worker spinning: gemm-quick sync). The caller does block in the end rather than spin on: one might hope
+    /// that its idle core then pulls over a worker that was preempted while holding a chunk, but Linux counts a
+    /// task that just ran as cache-hot and leaves it, so such stalls last a time slice (hence the back-off).
     /// </summary>
     private const int SpinCount = 200;
 
@@ -67,7 +76,7 @@ internal static unsafe class GemmThreads
     private static delegate*<void*, int, long, void> s_run;
     private static void* s_state;
     private static long s_job;
-    private static long s_queue = 0; // (chunks << 32) | next chunk; starts as an empty queue of 0 chunks
+    private static long s_queue = 0; // (back << 32) | front; starts empty
     private static int s_chunks;
     private static int s_finished;
     private static Exception? s_error;
@@ -115,8 +124,9 @@ internal static unsafe class GemmThreads
     /// Runs run(state, chunk, job) for chunk = 0..chunks-1 on the calling thread and up to threads - 1 workers,
     /// each chunk exactly once, and returns after all have finished. job is a number unique to this call, so a
     /// thread can tell whether what its scratch holds was packed for this call. Returns false without running
-    /// anything when another call is using the workers.
+    /// anything when another call is using the workers or threading is backing off.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static bool TryRun(delegate*<void*, int, long, void> run, void* state, int chunks, int threads)
     {
         if (chunks < 2 || threads < 2) return false;
@@ -127,9 +137,9 @@ internal static unsafe class GemmThreads
             Worker[] workers = EnsureWorkers(threads - 1);
             s_run = run;
             s_state = state;
-            s_chunks = chunks;
             s_finished = 0;
             s_error = null;
+            s_chunks = chunks;
             s_job++;
             TotalChunks += chunks;
             s_allDone.Reset();
@@ -165,6 +175,7 @@ internal static unsafe class GemmThreads
     /// they are free, otherwise all on the calling thread (then job is -1). For memory-bound kernels between the
     /// GEMMs of a training step (the batch gather, the SGD update), which the workers would otherwise spend spinning.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void RunOrInline(delegate*<void*, int, long, void> run, void* state, int chunks)
     {
         if (chunks > 1 && Available > 1 && TryRun(run, state, chunks, Available)) return;
@@ -181,6 +192,7 @@ internal static unsafe class GemmThreads
     }
 
     /// <summary>Adds a finished job to the window (under s_busy, or in tests) and starts a back-off when the workers' share was too small.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static void JudgeShare(int chunks, int workerChunks)
     {
         s_windowChunks += chunks;
@@ -207,14 +219,15 @@ internal static unsafe class GemmThreads
     /// Takes and runs chunks of the current job until none is left. The caller's exception is returned (and
     /// rethrown as is); a worker's is kept for the caller. The participant that finishes the last chunk signals.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static Exception? Drain(bool caller)
     {
         Exception? own = null;
         while (true)
         {
-            long taken = Interlocked.Increment(ref s_queue) - 1;
-            int chunk = (int)(taken & 0xFFFF_FFFF), chunks = (int)(taken >> 32);
-            if (chunk >= chunks) return own;
+            int chunk = Take(caller);
+            if (chunk < 0) return own;
+            int chunks = s_chunks;
             if (!caller) Interlocked.Increment(ref WorkerChunks);
             try { s_run(s_state, chunk, s_job); }
             catch (Exception e)
@@ -223,6 +236,20 @@ internal static unsafe class GemmThreads
                 else Interlocked.CompareExchange(ref s_error, e, null);
             }
             if (Interlocked.Increment(ref s_finished) == chunks) s_allDone.Set();
+        }
+    }
+
+    /// <summary>The next chunk from the front (caller) or the back (workers), or -1 when none is left.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static int Take(bool caller)
+    {
+        while (true)
+        {
+            long word = Volatile.Read(ref s_queue);
+            int front = (int)(word & 0xFFFF_FFFF), back = (int)(word >> 32);
+            if (front >= back) return -1;
+            long next = caller ? word + 1 : word - (1L << 32);
+            if (Interlocked.CompareExchange(ref s_queue, next, word) == word) return caller ? front : back - 1;
         }
     }
 
@@ -244,6 +271,7 @@ internal static unsafe class GemmThreads
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Loop(Worker worker)
     {
         while (true)

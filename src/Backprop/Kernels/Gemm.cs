@@ -178,6 +178,7 @@ public static unsafe partial class Gemm
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void RunPacked<T>(GemmProblem<T>* pr, long work) where T : unmanaged, INumber<T>
     {
         switch (ForcedKernel)
@@ -198,6 +199,7 @@ public static unsafe partial class Gemm
     }
 
     /// <summary>NR of the micro-kernel <see cref="RunPacked{T}"/> would use.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static int PackedNR<T>() where T : unmanaged, INumber<T> => ForcedKernel switch
     {
         KernelChoice.Avx512 when Avx512Kernel<T>.IsSupported => Avx512Kernel<T>.NR,

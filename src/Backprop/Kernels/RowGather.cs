@@ -60,6 +60,7 @@ public static unsafe class RowGather
         public int Count, RowBytes;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void RunChunk(void* state, int chunk, long job)
     {
         var j = (Job*)state;
