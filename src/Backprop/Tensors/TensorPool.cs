@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+
 namespace Backprop;
 
 /// <summary>
@@ -119,7 +121,7 @@ public static class TensorPool
         {
             if (Free<T>().TryGetValue(length, out var stack) && stack.TryPop(out var array))
             {
-                CachedBytes -= (long)length * System.Runtime.CompilerServices.Unsafe.SizeOf<T>();
+                CachedBytes -= (long)length * Unsafe.SizeOf<T>();
                 if (clear) Array.Clear(array);
                 return array;
             }
@@ -130,14 +132,14 @@ public static class TensorPool
             catch (OutOfMemoryException e)
             {
                 throw new MemoryException($"out of memory: an op output of {length} {(typeof(T) == typeof(float) ? "float32" : "float64")} values " +
-                    $"({MemoryException.Format((long)length * System.Runtime.CompilerServices.Unsafe.SizeOf<T>())}) cannot be allocated; " +
+                    $"({MemoryException.Format((long)length * Unsafe.SizeOf<T>())}) cannot be allocated; " +
                     $"the tensor pool holds {MemoryException.Format(CachedBytes)} of free arrays. Use a smaller batch or network.", e);
             }
         }
 
         private void Give<T>(T[] array) where T : unmanaged
         {
-            long bytes = (long)array.Length * System.Runtime.CompilerServices.Unsafe.SizeOf<T>();
+            long bytes = (long)array.Length * Unsafe.SizeOf<T>();
             if (CachedBytes + bytes > MaxCachedBytes) return;
             var free = Free<T>();
             if (!free.TryGetValue(array.Length, out var stack)) free[array.Length] = stack = new Stack<T[]>();
