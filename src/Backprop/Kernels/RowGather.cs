@@ -36,14 +36,30 @@ public static unsafe class RowGather
         if (destination.Length < (long)rows.Length * width) throw new ArgumentException("RowGather: the destination is too small.");
         foreach (int r in rows)
             if ((uint)r >= (uint)sourceRows) throw new IndexOutOfRangeException($"Row {r} is outside the data's {sourceRows} rows.");
+        if ((long)rows.Length * width < ParallelMinElements || GemmThreads.Available < 2)
+        {
+            // Small batches (the small bench network's 32 rows of 30): a plain loop through references; pinning and
+            // the job of the split path cost ~20 % of a 0.2 µs gather.
+            ref T s = ref MemoryMarshal.GetReference(source);
+            ref T d = ref MemoryMarshal.GetReference(destination);
+            if (width == 1)
+            {
+                // One column (targets): element moves; a block copy per element is a memmove call each.
+                for (int i = 0; i < rows.Length; i++) Unsafe.Add(ref d, i) = Unsafe.Add(ref s, rows[i]);
+                return;
+            }
+            uint rowBytes = (uint)(width * sizeof(T));
+            for (int i = 0; i < rows.Length; i++)
+                Unsafe.CopyBlockUnaligned(ref Unsafe.As<T, byte>(ref Unsafe.Add(ref d, i * width)),
+                    ref Unsafe.As<T, byte>(ref Unsafe.Add(ref s, rows[i] * width)), rowBytes);
+            return;
+        }
         fixed (T* src = source)
         fixed (T* dst = destination)
         fixed (int* idx = rows)
         {
             var job = new Job { Source = src, Destination = dst, Rows = idx, Count = rows.Length, RowBytes = width * sizeof(T) };
-            if ((long)rows.Length * width >= ParallelMinElements && GemmThreads.Available > 1)
-                GemmThreads.RunOrInline(&RunChunk, &job, (rows.Length + ChunkRows - 1) / ChunkRows);
-            else Copy(&job, 0, rows.Length);
+            GemmThreads.RunOrInline(&RunChunk, &job, (rows.Length + ChunkRows - 1) / ChunkRows);
         }
     }
 
